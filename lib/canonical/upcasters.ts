@@ -1,0 +1,29 @@
+import { dataSchemaUri, eventTypeName } from './catalogue';
+import type { CanonicalEvent, OperationCompletedV1Data, OperationCompletedV2Data } from './events';
+
+/**
+ * Turns an event of version N of a family into version N+1. An upcaster derives every field the
+ * newer version requires from the older event alone, and never mutates its input.
+ */
+export type Upcaster = (event: CanonicalEvent) => CanonicalEvent;
+
+/** Re-types an event to the next version with new data; every other attribute is kept. */
+function toNextVersion(event: CanonicalEvent, family: string, version: number, data: unknown): CanonicalEvent {
+  const type = eventTypeName(family, version);
+  return { ...event, type, dataschema: dataSchemaUri(type), data };
+}
+
+/**
+ * operation.completed v1 -> v2: the boolean `final` became the required enumeration
+ * `confirmationType` (Partial | Final), leaving room for further confirmation kinds.
+ */
+function operationCompletedV1toV2(event: CanonicalEvent): CanonicalEvent {
+  const { final, ...rest } = event.data as OperationCompletedV1Data;
+  const data: OperationCompletedV2Data = { ...rest, confirmationType: final ? 'Final' : 'Partial' };
+  return toNextVersion(event, 'mfg.operation.completed', 2, data);
+}
+
+/** Upcasters by the versioned type they read. */
+export const UPCASTERS: ReadonlyMap<string, Upcaster> = new Map<string, Upcaster>([
+  ['mfg.operation.completed.v1', operationCompletedV1toV2],
+]);

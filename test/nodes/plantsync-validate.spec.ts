@@ -1,0 +1,127 @@
+import * as assert from 'node:assert/strict';
+import { collect, delay, helper, lastStatus, nextMessage } from '../helpers/node-helper';
+import { loadEventFixture } from '../helpers/event-fixtures';
+import validateNode = require('../../nodes/plantsync-validate/plantsync-validate');
+
+const v2 = loadEventFixture('mfg.operation.completed.v2').valid[0];
+const v1 = loadEventFixture('mfg.operation.completed.v1').valid[0];
+
+function flow(config: Record<string, unknown> = {}) {
+  const outputs = config.onInvalid === 'error' ? 1 : 2;
+  return [
+    { id: 'f1', type: 'tab' },
+    { id: 'v', z: 'f1', x: 100, y: 100, type: 'plantsync-validate', property: 'payload', onInvalid: 'output', upcast: true, outputs, wires: outputs === 2 ? [['ok'], ['bad']] : [['ok']], ...config },
+    { id: 'ok', z: 'f1', x: 100, y: 100, type: 'helper' },
+    { id: 'bad', z: 'f1', x: 100, y: 100, type: 'helper' },
+    { id: 'c', z: 'f1', x: 100, y: 100, type: 'catch', scope: ['v'], uncaught: false, wires: [['caught']] },
+    { id: 'caught', z: 'f1', x: 100, y: 100, type: 'helper' },
+  ];
+}
+
+describe('plantsync-validate node', () => {
+  before(() => helper.startServer());
+  after(() => helper.stopServer());
+  afterEach(() => helper.unload());
+
+  it('sends a valid event to the first output, marked with its type', async () => {
+    await helper.load(validateNode, flow());
+    const got = nextMessage(helper.getNode('ok'));
+    helper.getNode('v').receive({ payload: v2 });
+    const msg = await got;
+    assert.deepEqual(msg.payload, v2);
+    assert.deepEqual(msg.plantsync, { validation: { type: 'mfg.operation.completed.v2' } });
+  });
+
+  it('upcasts an accepted v1 event and says so', async () => {
+    await helper.load(validateNode, flow());
+    const got = nextMessage(helper.getNode('ok'));
+    helper.getNode('v').receive({ payload: v1 });
+    const msg = await got;
+    const event = msg.payload as Record<string, unknown>;
+    assert.equal(event.type, 'mfg.operation.completed.v2');
+    assert.equal((event.data as Record<string, unknown>).confirmationType, (v1.data as { final: boolean }).final ? 'Final' : 'Partial');
+    assert.deepEqual(msg.plantsync, { validation: { type: 'mfg.operation.completed.v2', upcastFrom: 'mfg.operation.completed.v1' } });
+  });
+
+  it('parses a JSON string payload (as it comes off a broker)', async () => {
+    await helper.load(validateNode, flow());
+    const got = nextMessage(helper.getNode('ok'));
+    helper.getNode('v').receive({ payload: JSON.stringify(v2) });
+    assert.deepEqual((await got).payload, v2);
+  });
+
+  it('sends an invalid event to the second output with every problem and the original payload', async () => {
+    await helper.load(validateNode, flow());
+    const bad = structuredClone(v2) as Record<string, unknown>;
+    const data = bad.data as Record<string, unknown>;
+    delete data.orderId;
+    data.scrap = { value: -1, uom: 'EA' };
+    const got = nextMessage(helper.getNode('bad'));
+    helper.getNode('v').receive({ payload: bad });
+    const msg = await got;
+    assert.deepEqual(msg.payload, bad, 'payload untouched');
+    const error = msg.error as { code: string; message: string; details: { pointer: string; keyword: string; message: string }[] };
+    assert.equal(error.code, 'SCHEMA_INVALID');
+    assert.deepEqual(error.details.map((d) => [d.pointer, d.keyword]).sort(), [['/data/orderId', 'required'], ['/data/scrap/value', 'minimum']]);
+    assert.match(error.message, /2 problems/);
+  });
+
+  it('raises invalid events as node errors for Catch nodes when configured to', async () => {
+    await helper.load(validateNode, flow({ onInvalid: 'error' }));
+    const ok = collect(helper.getNode('ok'));
+    const got = nextMessage(helper.getNode('caught'));
+    helper.getNode('v').receive({ payload: '{"specversion":' });
+    const msg = await got;
+    const error = msg.error as { code: string; source: { id: string } };
+    assert.equal(error.code, 'INVALID_JSON', 'Node-RED copies the code onto the Catch message');
+    assert.equal(error.source.id, 'v');
+    const detail = msg._error as { code: string; details: { pointer: string }[] };
+    assert.equal(detail.code, 'INVALID_JSON');
+    assert.equal(detail.details[0].pointer, '');
+    assert.equal(msg.payload, '{"specversion":', 'the original input is kept for the dead letter');
+    await delay(50);
+    assert.equal(ok.length, 0);
+  });
+
+  it('rejects superseded versions when told to, naming the current version', async () => {
+    await helper.load(validateNode, flow({ rejectSuperseded: true }));
+    const got = nextMessage(helper.getNode('bad'));
+    helper.getNode('v').receive({ payload: v1 });
+    const error = (await got).error as { code: string; details: { message: string }[] };
+    assert.equal(error.code, 'RETIRED_EVENT_VERSION');
+    assert.match(error.details[0].message, /current is mfg\.operation\.completed\.v2/);
+  });
+
+  it('refuses payloads above the configured byte limit', async () => {
+    await helper.load(validateNode, flow({ maxBytes: 100 }));
+    const got = nextMessage(helper.getNode('bad'));
+    helper.getNode('v').receive({ payload: JSON.stringify(v2) });
+    assert.equal(((await got).error as { code: string }).code, 'PAYLOAD_TOO_LARGE');
+  });
+
+  it('validates another message property when configured', async () => {
+    await helper.load(validateNode, flow({ property: 'event' }));
+    const got = nextMessage(helper.getNode('ok'));
+    helper.getNode('v').receive({ payload: 'untouched', event: v1 });
+    const msg = await got;
+    assert.equal(msg.payload, 'untouched');
+    assert.equal((msg.event as { type: string }).type, 'mfg.operation.completed.v2');
+  });
+
+  it('counts valid and invalid events in its status', async () => {
+    await helper.load(validateNode, flow());
+    const status = lastStatus(helper.getNode('v'));
+    const oks = collect(helper.getNode('ok'));
+    const bads = collect(helper.getNode('bad'));
+    const n = helper.getNode('v');
+    n.receive({ payload: v2 });
+    n.receive({ payload: v1 });
+    n.receive({ payload: { nope: true } });
+    await delay(400);
+    assert.equal(oks.length, 2);
+    assert.equal(bads.length, 1);
+    const s = status();
+    assert.equal(s?.fill, 'red', 'the last event was invalid');
+    assert.match(String(s?.text), /valid 2 .*invalid 1$/);
+  });
+});
