@@ -52,7 +52,10 @@ export function createEvent<K extends string, T>(options: CreateEventOptions<K, 
   if (cause?.id !== undefined) event.causationid = cause.id;
   if (options.siteid !== undefined) event.siteid = options.siteid;
   if (options.sequence !== undefined) event.sequence = options.sequence;
-  event.subject = options.subject ?? defaultSubject(event);
+  const subject = options.subject ?? defaultSubject(event);
+  // Left out rather than empty when the data lacks its subject field, so validation reports it as missing.
+  if (subject) event.subject = subject;
+  else delete (event as Partial<CanonicalEvent>).subject;
   event.idempotencykey = options.idempotencykey ?? deriveIdempotencyKey(event);
   return event;
 }

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { defaultRegistry, type CanonicalEvent } from '../../lib';
 import { collect, delay, helper, lastStatus, nextMessage } from '../helpers/node-helper';
-import eventNode = require('../../nodes/plantsync-event/plantsync-event');
+import eventNode from '../../nodes/plantsync-event/plantsync-event';
 
 const data = {
   orderId: '1000123',

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { collect, delay, helper, lastStatus, nextMessage } from '../helpers/node-helper';
 import { loadEventFixture } from '../helpers/event-fixtures';
-import validateNode = require('../../nodes/plantsync-validate/plantsync-validate');
+import validateNode from '../../nodes/plantsync-validate/plantsync-validate';
 
 const v2 = loadEventFixture('mfg.operation.completed.v2').valid[0];
 const v1 = loadEventFixture('mfg.operation.completed.v1').valid[0];

@@ -77,7 +77,8 @@ describe('schema version lifecycle', () => {
   });
 
   it('reports envelope problems of an unknown type too', () => {
-    const { id: _id, ...noId } = v1;
+    const { id, ...noId } = v1;
+    assert.ok(id);
     const result = registry.validate({ ...noId, type: 'mfg.widget.painted.v1' });
     assert.ok(!result.valid && result.errors.some((e) => e.pointer === '/id' && e.keyword === 'required'));
   });

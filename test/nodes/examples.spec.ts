@@ -1,0 +1,92 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { helper, nextMessage } from '../helpers/node-helper';
+import { REPO_ROOT } from '../helpers/paths';
+import eventNode from '../../nodes/plantsync-event/plantsync-event';
+import validateNode from '../../nodes/plantsync-validate/plantsync-validate';
+
+interface FlowNode {
+  id: string;
+  type: string;
+  payload?: string;
+  wires?: string[][];
+  [k: string]: unknown;
+}
+
+/**
+ * Loads an example flow as shipped, with its debug nodes swapped for helper nodes so the test can
+ * read what they would show; an inject is simulated by sending its payload to what it is wired to.
+ */
+async function loadExample(file: string): Promise<{ inject: (name: string) => void; flow: FlowNode[] }> {
+  const flow = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'examples', file), 'utf8')) as FlowNode[];
+  const runnable = flow.filter((n) => n.type !== 'inject').map((n) => (n.type === 'debug' ? { id: n.id, z: n.z, x: n.x, y: n.y, type: 'helper' } : n));
+  await helper.load([eventNode, validateNode], runnable);
+  return {
+    flow,
+    inject: (name: string) => {
+      const node = flow.find((n) => n.type === 'inject' && n.name === name);
+      if (!node) throw new Error(`no inject named ${name}`);
+      for (const target of node.wires![0]) helper.getNode(target).receive({ payload: JSON.parse(node.payload as string) });
+    },
+  };
+}
+
+const debugNamed = (flow: FlowNode[], name: string) => helper.getNode(flow.find((n) => n.type === 'debug' && n.name === name)!.id);
+
+describe('example flows behave as their descriptions say', () => {
+  const savedPlant = process.env.PLANT_ID;
+  before(() => {
+    process.env.PLANT_ID = 'P100';
+    return helper.startServer();
+  });
+  after(() => {
+    if (savedPlant === undefined) delete process.env.PLANT_ID;
+    else process.env.PLANT_ID = savedPlant;
+    return helper.stopServer();
+  });
+  afterEach(() => helper.unload());
+
+  it('wrap-and-validate: wraps, upcasts a v1 event, and lists the problems of a broken one', async () => {
+    const { inject, flow } = await loadExample('wrap-and-validate.json');
+    const ok = debugNamed(flow, 'valid (upcast) event');
+    const bad = debugNamed(flow, 'problems with pointers');
+
+    let got = nextMessage(ok);
+    inject('operation 0010 confirmed');
+    assert.equal(((await got).payload as { type: string }).type, 'mfg.operation.completed.v2');
+
+    got = nextMessage(ok);
+    inject('v1 event from an old MES');
+    const upcast = await got;
+    assert.deepEqual((upcast.plantsync as { validation: unknown }).validation, { type: 'mfg.operation.completed.v2', upcastFrom: 'mfg.operation.completed.v1' });
+
+    const gotBad = nextMessage(bad);
+    inject('broken v1 event');
+    const error = (await gotBad).error as { details: { pointer: string }[] };
+    const pointers = error.details.map((d) => d.pointer).sort();
+    assert.deepEqual(pointers, ['/data/orderId', '/data/yield/uom', '/data/yield/value']);
+  });
+
+  it('invalid-events-to-catch: valid events pass; invalid and superseded ones reach the Catch node intact', async () => {
+    const { inject, flow } = await loadExample('invalid-events-to-catch.json');
+    const ok = debugNamed(flow, 'valid event');
+    const dead = debugNamed(flow, 'dead letter: code, detail, original');
+
+    const got = nextMessage(ok);
+    inject('good confirmation');
+    assert.equal(((await got).payload as { type: string }).type, 'mfg.operation.completed.v2');
+
+    let caught = nextMessage(dead);
+    inject('confirmation without order');
+    let msg = await caught;
+    assert.equal((msg.error as { code: string }).code, 'SCHEMA_INVALID');
+    assert.ok(!('orderId' in (msg.payload as object)), 'the original payload is kept');
+
+    caught = nextMessage(dead);
+    inject('superseded v1 event');
+    msg = await caught;
+    assert.equal((msg.error as { code: string }).code, 'RETIRED_EVENT_VERSION');
+    assert.equal((msg.payload as { type: string }).type, 'mfg.operation.completed.v1');
+  });
+});

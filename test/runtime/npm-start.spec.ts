@@ -1,0 +1,102 @@
+import * as assert from 'node:assert/strict';
+import { startNodeRed, type RunningNodeRed } from '../helpers/node-red-process';
+
+interface NodeSet {
+  id: string;
+  module: string;
+  types: string[];
+  enabled: boolean;
+  err?: string;
+}
+
+describe('npm start: the real Node-RED runtime with settings.js', function () {
+  this.timeout(60000);
+  let nr: RunningNodeRed;
+  let auth: Record<string, string>;
+
+  before(async () => {
+    nr = await startNodeRed();
+    auth = { authorization: `Bearer ${await nr.token()}` };
+  });
+  after(() => nr?.stop());
+
+  it('refuses the anonymous editor and Admin API', async () => {
+    assert.equal((await fetch(`${nr.url}/nodes`, { headers: { accept: 'application/json' } })).status, 401);
+    assert.equal((await fetch(`${nr.url}/flows`)).status, 401);
+    assert.equal((await fetch(`${nr.url}/settings`)).status, 401);
+    const login = (await (await fetch(`${nr.url}/auth/login`)).json()) as { type: string };
+    assert.equal(login.type, 'credentials', 'the editor asks for a user name and password');
+  });
+
+  it('lists plantsync-event and plantsync-validate in GET /nodes, loaded without errors', async () => {
+    const res = await fetch(`${nr.url}/nodes`, { headers: { ...auth, accept: 'application/json' } });
+    assert.equal(res.status, 200);
+    const sets = (await res.json()) as NodeSet[];
+    const ours = sets.filter((s) => s.module === 'node-red-contrib-plantsync');
+    assert.deepEqual(ours.map((s) => s.types).flat().sort(), ['plantsync-event', 'plantsync-validate']);
+    for (const s of ours) {
+      assert.equal(s.enabled, true, s.id);
+      assert.equal(s.err, undefined, `${s.id}: ${s.err}`);
+    }
+  });
+
+  it('serves the editor definitions, message catalogues and help for the palette', async () => {
+    const html = await (await fetch(`${nr.url}/nodes`, { headers: { ...auth, accept: 'text/html' } })).text();
+    assert.match(html, /RED\.nodes\.registerType\('plantsync-event'/);
+    assert.match(html, /RED\.nodes\.registerType\('plantsync-validate'/);
+    assert.match(html, /data-help-name="plantsync-validate"/);
+    const labels = (await (await fetch(`${nr.url}/locales/node-red-contrib-plantsync/plantsync-event?lng=en-US`, { headers: auth })).json()) as Record<string, { label: Record<string, string> }>;
+    assert.equal(labels['plantsync-event'].label.eventType, 'Event type');
+    const icon = await fetch(`${nr.url}/icons/node-red-contrib-plantsync/plantsync-event.svg`, { headers: auth });
+    assert.equal(icon.status, 200);
+  });
+
+  it('runs a deployed flow end to end: HTTP in -> event -> validate -> HTTP response', async () => {
+    const flow = [
+      { id: 't1', type: 'tab', label: 'e2e' },
+      { id: 'in', z: 't1', type: 'http in', url: '/e2e/confirm', method: 'post', x: 100, y: 100, wires: [['ev']] },
+      {
+        id: 'ev', z: 't1', type: 'plantsync-event', eventType: 'mfg.operation.completed.v2', eventTypeType: 'catalogue', data: 'payload', dataType: 'msg',
+        subjectType: 'auto', source: '/plants/${PLANT_ID}/mes', sourceType: 'env', siteid: 'PLANT_ID', siteidType: 'env', timeType: 'now',
+        idempotencykeyType: 'auto', validate: true, x: 300, y: 100, wires: [['val']],
+      },
+      { id: 'val', z: 't1', type: 'plantsync-validate', property: 'payload', onInvalid: 'output', upcast: true, maxBytes: 262144, outputs: 2, x: 500, y: 100, wires: [['res'], ['res']] },
+      { id: 'catch', z: 't1', type: 'catch', scope: null, uncaught: false, x: 300, y: 200, wires: [['err']] },
+      { id: 'err', z: 't1', type: 'change', rules: [{ t: 'set', p: 'payload', pt: 'msg', to: '_error', tot: 'msg' }, { t: 'set', p: 'statusCode', pt: 'msg', to: '422', tot: 'num' }], x: 500, y: 200, wires: [['res']] },
+      { id: 'res', z: 't1', type: 'http response', x: 700, y: 100, wires: [] },
+    ];
+    const deploy = await fetch(`${nr.url}/flows`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' },
+      body: JSON.stringify(flow),
+    });
+    assert.ok([200, 204].includes(deploy.status), `deploy answered ${deploy.status}`);
+
+    const data = {
+      orderId: '1000123', operationId: '0010', workCenter: 'WC-ASSY1', site: 'P100', actualStart: '2026-11-26T06:00:00Z',
+      actualEnd: '2026-11-26T07:30:00Z', yield: { value: 95, uom: 'EA' }, scrap: { value: 5, uom: 'EA' }, confirmationType: 'Final',
+    };
+    let res: Response | undefined;
+    for (let i = 0; i < 50; i++) {
+      res = await fetch(`${nr.url}/e2e/confirm`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(data) });
+      if (res.status !== 404) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(res?.status, 200);
+    const event = (await res!.json()) as Record<string, unknown>;
+    assert.equal(event.type, 'mfg.operation.completed.v2');
+    assert.equal(event.siteid, 'P100');
+    assert.equal(event.source, '/plants/P100/mes');
+    assert.deepEqual(event.data, data);
+
+    const bad = await fetch(`${nr.url}/e2e/confirm`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...data, orderId: undefined }) });
+    assert.equal(bad.status, 422);
+    const detail = (await bad.json()) as { code: string; details: { pointer: string }[] };
+    assert.equal(detail.code, 'SCHEMA_INVALID');
+    assert.deepEqual(detail.details.map((d) => d.pointer).sort(), ['/data/orderId', '/subject'], 'the missing order number, and so no subject');
+  });
+
+  it('started without errors in its log', () => {
+    assert.doesNotMatch(nr.output(), /\[error\]/);
+  });
+});
