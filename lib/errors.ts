@@ -20,7 +20,11 @@ export type ErrorCode =
   | 'SCHEMA_INVALID'
   | 'UPCAST_FAILED'
   | 'INVALID_INPUT'
-  | 'CONFIG_ERROR';
+  | 'CONFIG_ERROR'
+  | 'LEASE_LOST'
+  | 'OUTBOX_FULL'
+  | 'STORE_CLOSED'
+  | 'NOT_FOUND';
 
 export class PlantSyncError extends Error {
   readonly code: ErrorCode;
