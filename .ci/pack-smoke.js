@@ -26,6 +26,40 @@ function freePort() {
   });
 }
 
+/**
+ * Deploys a small guarded flow (HTTP in -> idempotency -> settle -> HTTP response) and posts the
+ * same event twice: "new" then "duplicate" proves the native SQLite store works in this install.
+ */
+async function guardWorks(port) {
+  const base = `http://127.0.0.1:${port}`;
+  const at = { z: 't', x: 100, y: 100 };
+  const answer = (id, text) => ({ id, type: 'change', rules: [{ t: 'set', p: 'payload', pt: 'msg', to: text, tot: 'str' }], wires: [['res']], ...at });
+  const flow = [
+    { id: 't', type: 'tab', label: 'smoke' },
+    { id: 'st', type: 'plantsync-store', kind: 'sqlite', file: 'smoke.db', retentionDays: 7 },
+    { id: 'in', type: 'http in', url: '/smoke', method: 'post', wires: [['guard']], ...at },
+    { id: 'guard', type: 'plantsync-idempotency', store: 'st', keyType: 'auto', leaseSeconds: 60, wires: [['done'], ['dup'], ['dup']], ...at },
+    { id: 'done', type: 'plantsync-idempotency-complete', action: 'complete', result: 'payload', resultType: 'msg', wires: [['new']], ...at },
+    answer('new', 'new'),
+    answer('dup', 'duplicate'),
+    { id: 'res', type: 'http response', wires: [], ...at },
+  ];
+  const deploy = await fetch(`${base}/flows`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(flow) });
+  if (deploy.status >= 300) throw new Error(`deploy answered ${deploy.status}: ${await deploy.text()}`);
+  const event = { specversion: '1.0', id: 'smoke-1', source: '/plants/P100/smoke', type: 'mfg.operation.completed.v2', idempotencykey: 'smoke:1', data: { n: 1 } };
+  const answers = [];
+  for (let i = 0; i < 2; i++) {
+    let res;
+    for (let t = 0; t < 50; t++) {
+      res = await fetch(`${base}/smoke`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...event, id: `smoke-${i}` }) });
+      if (res.status !== 404) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    answers.push(await res.text());
+  }
+  if (answers.join(',') !== 'new,duplicate') throw new Error(`guard answered ${answers.join(', ')}, expected new, duplicate`);
+}
+
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plantsync-pack-'));
   let child;
@@ -34,7 +68,9 @@ async function main() {
     const tarball = fs.readdirSync(dir).find((f) => f.endsWith('.tgz'));
     const userDir = path.join(dir, 'user');
     fs.mkdirSync(userDir);
-    fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'node-red-project', private: true }));
+    // npm 11 runs dependencies' install scripts only when approved: better-sqlite3 builds its
+    // native binding in one (README: "Add PlantSync to an existing Node-RED").
+    fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'node-red-project', private: true, allowScripts: { 'better-sqlite3': true } }));
     execFileSync('npm', ['install', '--no-audit', '--no-fund', `node-red@${major}`, path.join(dir, tarball)], { cwd: userDir, stdio: ['ignore', 'ignore', 'inherit'] });
     const port = await freePort();
     const settings = path.join(dir, 'settings.js');
@@ -57,8 +93,9 @@ async function main() {
     if (JSON.stringify(types) !== JSON.stringify(expected) || broken.length > 0) {
       throw new Error(`expected ${expected.join(', ')} loaded; got ${types.join(', ')}; errors: ${broken.join('; ')}\n${out}`);
     }
+    await guardWorks(port);
     if (/\[error\]/.test(out)) throw new Error(`errors in the Node-RED log:\n${out}`);
-    console.log(`pack smoke: ${tarball} on Node-RED ${version} (Node ${process.version}): ${types.join(', ')} loaded`);
+    console.log(`pack smoke: ${tarball} on Node-RED ${version} (Node ${process.version}): ${types.join(', ')} loaded; guarded flow answered new, duplicate`);
   } finally {
     if (child && child.exitCode === null) {
       child.kill('SIGTERM');

@@ -24,7 +24,9 @@ export type ErrorCode =
   | 'LEASE_LOST'
   | 'OUTBOX_FULL'
   | 'STORE_CLOSED'
-  | 'NOT_FOUND';
+  | 'NOT_FOUND'
+  | 'IN_FLIGHT'
+  | 'NO_CLAIM';
 
 export class PlantSyncError extends Error {
   readonly code: ErrorCode;

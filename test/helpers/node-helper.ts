@@ -22,15 +22,51 @@ export interface TestHelper {
 export const helper = require('node-red-node-test-helper') as TestHelper;
 helper.init(require.resolve('node-red'));
 
-/** Resolves with the first message a helper node receives, or rejects after `ms`. */
-export function nextMessage(node: TestNode, ms = 5000): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no message at ${node.id} within ${ms} ms`)), ms);
-    node.once('input', (msg: Record<string, unknown>) => {
-      clearTimeout(timer);
-      resolve(msg);
+type Waiter = (msg: Record<string, unknown>) => void;
+const waiters = new WeakMap<TestNode, Set<Waiter>>();
+
+/**
+ * One permanent input listener per node feeding the current waiters. Node-RED keeps its input
+ * handlers in an array it iterates while delivering, so adding and removing listeners per
+ * message (`once`) breaks delivery to the other handlers.
+ */
+function waitersOf(node: TestNode): Set<Waiter> {
+  let set = waiters.get(node);
+  if (!set) {
+    const fresh = new Set<Waiter>();
+    node.on('input', (msg: Record<string, unknown>) => {
+      for (const w of [...fresh]) w(msg);
     });
+    waiters.set(node, fresh);
+    set = fresh;
+  }
+  return set;
+}
+
+/** Resolves with the next message one of `nodes` receives (and which node), or rejects after `ms`. */
+export function nextFrom(nodes: TestNode[], ms = 5000): Promise<{ node: TestNode; msg: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const registered: Array<[Set<Waiter>, Waiter]> = [];
+    const cleanup = () => registered.forEach(([set, w]) => set.delete(w));
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`no message at ${nodes.map((n) => n.id).join(' / ')} within ${ms} ms`));
+    }, ms);
+    for (const node of nodes) {
+      const w: Waiter = (msg) => {
+        clearTimeout(timer);
+        cleanup();
+        resolve({ node, msg });
+      };
+      waitersOf(node).add(w);
+      registered.push([waitersOf(node), w]);
+    }
   });
+}
+
+/** Resolves with the next message a helper node receives, or rejects after `ms`. */
+export function nextMessage(node: TestNode, ms = 5000): Promise<Record<string, unknown>> {
+  return nextFrom([node], ms).then((r) => r.msg);
 }
 
 /** Collects every message a helper node receives. */

@@ -5,18 +5,29 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
 
-const KEYS = 100000;
+const KEYS = 40000;
 const worker = path.join(__dirname, 'crash-worker.js');
 
-/** Runs the worker; kills it with SIGKILL after `killAfterMs` unless it finishes first. */
-function runWorker(file: string, killAfterMs: number | null): Promise<{ acked: string[]; done: boolean; killed: boolean }> {
+/**
+ * Runs the worker; kills it with SIGKILL a random few milliseconds after it acknowledged
+ * `killAfterAcks` new completions (progress-based, so every run dies mid-way whatever the speed).
+ */
+function runWorker(file: string, killAfterAcks: number | null): Promise<{ acked: string[]; done: boolean; killed: boolean }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [worker, file, String(KEYS)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    let timer: NodeJS.Timeout | undefined;
+    let acks = 0;
+    child.stdout.on('data', (d: Buffer) => {
+      const text = d.toString();
+      out += text;
+      acks += text.split('C ').length - 1;
+      if (killAfterAcks !== null && !timer && acks >= killAfterAcks) {
+        timer = setTimeout(() => child.kill('SIGKILL'), Math.floor(Math.random() * 20));
+      }
+    });
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const timer = killAfterMs === null ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       if (code !== 0 && signal !== 'SIGKILL') return reject(new Error(`worker exited ${code}: ${err}`));
@@ -44,7 +55,7 @@ describe('crash test: SIGKILL between claims and completions', function () {
     let kills = 0;
     try {
       for (let run = 0; run < 6; run++) {
-        const r = await runWorker(file, 200 + Math.floor(Math.random() * 1300));
+        const r = await runWorker(file, 1 + Math.floor(Math.random() * 5000));
         r.acked.forEach((k) => acked.add(k));
         if (r.killed) kills++;
         const stored = readStore(file);
@@ -63,7 +74,8 @@ describe('crash test: SIGKILL between claims and completions', function () {
         assert.equal(rec.completions, 1, `${key} completed ${rec.completions} times`);
       }
       assert.ok(kills >= 4, `only ${kills} runs were killed mid-way`);
-      assert.equal(acked.size, KEYS, 'every key was acknowledged exactly by one run');
+      // A completion can be durable while its acknowledgement died with the process: acked is a subset.
+      assert.ok(acked.size <= KEYS && acked.size > KEYS / 2, `${acked.size} acknowledgements`);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

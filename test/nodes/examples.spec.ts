@@ -1,10 +1,15 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { helper, nextMessage } from '../helpers/node-helper';
 import { REPO_ROOT } from '../helpers/paths';
 import eventNode from '../../nodes/plantsync-event/plantsync-event';
 import validateNode from '../../nodes/plantsync-validate/plantsync-validate';
+import storeNode from '../../nodes/plantsync-store/plantsync-store';
+import idempotencyNode from '../../nodes/plantsync-idempotency/plantsync-idempotency';
+import completeNode from '../../nodes/plantsync-idempotency-complete/plantsync-idempotency-complete';
+import deadLetterNode from '../../nodes/plantsync-dead-letter/plantsync-dead-letter';
 
 interface FlowNode {
   id: string;
@@ -88,5 +93,51 @@ describe('example flows behave as their descriptions say', () => {
     msg = await caught;
     assert.equal((msg.error as { code: string }).code, 'RETIRED_EVENT_VERSION');
     assert.equal((msg.payload as { type: string }).type, 'mfg.operation.completed.v1');
+  });
+});
+
+describe('example flow: idempotency guard and dead letters', () => {
+  let dir: string;
+  before(() => helper.startServer());
+  after(() => helper.stopServer());
+  afterEach(async () => {
+    await helper.unload();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('dead-letters the failed first posting, replays it once, and answers the redelivery as a duplicate', async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plantsync-example-'));
+    const file = 'guard-and-dead-letter.json';
+    const flow = (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'examples', file), 'utf8')) as FlowNode[]).map((n) =>
+      n.type === 'plantsync-store' ? { ...n, file: path.join(dir, 'plantsync.db') } : n,
+    );
+    const runnable = flow.filter((n) => n.type !== 'inject').map((n) => (n.type === 'debug' ? { id: n.id, z: n.z, x: n.x, y: n.y, type: 'helper' } : n));
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const functionNode = require('@node-red/nodes/core/function/10-function.js');
+    await helper.load([storeNode, idempotencyNode, completeNode, deadLetterNode, functionNode], runnable);
+    const inject = (name: string) => {
+      const n = flow.find((x) => x.type === 'inject' && x.name === name)!;
+      const msg: Record<string, unknown> = { payload: JSON.parse(n.payload as string) };
+      if (n.topic) msg.topic = n.topic;
+      helper.getNode(n.wires![0][0]).receive(msg);
+    };
+    const debug = (name: string) => helper.getNode(flow.find((n) => n.type === 'debug' && n.name === name)!.id);
+
+    let event = nextMessage(debug('integration events'));
+    inject('confirmation');
+    assert.equal(((await event).payload as { type: string }).type, 'mfg.integration.deadlettered.v1');
+
+    const posted = nextMessage(debug('posted'));
+    event = nextMessage(debug('integration events'));
+    inject('replay parked');
+    assert.equal(((await event).payload as { type: string }).type, 'mfg.integration.replayed.v1');
+    // The function node builds objects in its own VM context: compare as JSON.
+    assert.equal(JSON.stringify((await posted).payload), '{"documentNumber":"4900000002"}');
+
+    const dup = nextMessage(debug('duplicate: first result'));
+    inject('confirmation');
+    const info = (await dup).plantsync as { idempotency: { status: string; result: unknown } };
+    assert.equal(info.idempotency.status, 'duplicate');
+    assert.equal(JSON.stringify(info.idempotency.result), '{"documentNumber":"4900000002"}');
   });
 });

@@ -23,7 +23,11 @@ describe('npm pack: what a user installs', function () {
     assert.ok(Object.keys(nodes).length >= 2);
     for (const [type, file] of Object.entries(nodes)) {
       const dir = path.posix.dirname(file);
-      for (const f of [file, file.replace(/\.js$/, '.html'), `${dir}/locales/en-US/${type}.json`, `${dir}/locales/en-US/${type}.html`, `${dir}/icons/${type}.svg`]) {
+      // Config nodes have no palette icon.
+      const isConfig = /category:\s*'config'/.test(fs.readFileSync(path.join(REPO_ROOT, 'nodes', type, `${type}.html`), 'utf8'));
+      const expected = [file, file.replace(/\.js$/, '.html'), `${dir}/locales/en-US/${type}.json`, `${dir}/locales/en-US/${type}.html`];
+      if (!isConfig) expected.push(`${dir}/icons/${type}.svg`);
+      for (const f of expected) {
         assert.ok(files.includes(f), `${f} missing from the tarball`);
       }
     }
@@ -69,5 +73,6 @@ describe('npm pack: what a user installs', function () {
       for (const n of JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'examples', f), 'utf8')) as { type: string }[]) used.add(n.type);
     }
     for (const type of Object.keys(pkg['node-red'].nodes)) assert.ok(used.has(type), `${type} is in no example`);
+    assert.ok(Object.keys(pkg['node-red'].nodes).length >= 6);
   });
 });

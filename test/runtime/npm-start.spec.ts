@@ -1,5 +1,8 @@
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { startNodeRed, type RunningNodeRed } from '../helpers/node-red-process';
+import { REPO_ROOT } from '../helpers/paths';
 
 interface NodeSet {
   id: string;
@@ -33,7 +36,9 @@ describe('npm start: the real Node-RED runtime with settings.js', function () {
     assert.equal(res.status, 200);
     const sets = (await res.json()) as NodeSet[];
     const ours = sets.filter((s) => s.module === 'node-red-contrib-plantsync');
-    assert.deepEqual(ours.map((s) => s.types).flat().sort(), ['plantsync-event', 'plantsync-validate']);
+    const declared = Object.keys((JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { 'node-red': { nodes: object } })['node-red'].nodes).sort();
+    assert.ok(declared.includes('plantsync-event') && declared.includes('plantsync-validate'));
+    assert.deepEqual(ours.map((s) => s.types).flat().sort(), declared);
     for (const s of ours) {
       assert.equal(s.enabled, true, s.id);
       assert.equal(s.err, undefined, `${s.id}: ${s.err}`);

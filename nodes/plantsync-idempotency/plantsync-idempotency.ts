@@ -1,0 +1,99 @@
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { isCanonicalEvent } from '../../lib/canonical/envelope';
+import { contentHash } from '../../lib/canonical/stable-json';
+import { PlantSyncError } from '../../lib/errors';
+import { failMessage } from '../shared/fail';
+import { meta, type PlantSyncMessage } from '../shared/plantsync-meta';
+import { CounterStatus, STATUS } from '../shared/status';
+import type { PlantSyncStoreNode } from '../shared/store-node';
+import { evaluateProperty } from '../shared/typed-input';
+
+interface IdempotencyNodeDef extends NodeDef {
+  store: string;
+  key?: string;
+  keyType?: string;
+  leaseSeconds?: string | number;
+}
+
+/**
+ * The default key: the event's own `idempotencykey`, else `source` + `id` (CloudEvents' identity
+ * of a duplicate delivery).
+ */
+function defaultKey(payload: unknown): string {
+  if (isCanonicalEvent(payload)) {
+    if (typeof payload.idempotencykey === 'string' && payload.idempotencykey) return payload.idempotencykey;
+    return `${payload.source}#${payload.id}`;
+  }
+  throw new PlantSyncError('INVALID_INPUT', 'no idempotency key: msg.payload is not a canonical event; configure the key', [
+    { pointer: '/idempotencykey', message: 'is required when the key is derived from the event', keyword: 'required' },
+  ]);
+}
+
+/** The business payload the key stands for: an event's data (its id and time differ per delivery), else the payload. */
+function payloadHash(payload: unknown): string {
+  return contentHash(isCanonicalEvent(payload) ? payload.data : payload);
+}
+
+export = function register(RED: NodeAPI): void {
+  function PlantSyncIdempotencyNode(this: Node, config: IdempotencyNodeDef): void {
+    RED.nodes.createNode(this, config);
+    const store = RED.nodes.getNode(config.store) as PlantSyncStoreNode | null;
+    const leaseMs = Math.max(1, Number(config.leaseSeconds) || 60) * 1000;
+    const keyType = config.keyType || 'auto';
+    const status = new CounterStatus((s) => this.status(s));
+    const counts = { new: 0, duplicate: 0, conflict: 0 };
+    const label = () => `${counts.new} new · ${counts.duplicate} dup · ${counts.conflict} conflict`;
+
+    if (!store) {
+      this.status(STATUS.failed(RED._('plantsync-idempotency.status.noStore')));
+      this.error(RED._('plantsync-idempotency.errors.noStore'));
+    }
+
+    this.on('input', (msg: PlantSyncMessage, send, done) => {
+      const run = async () => {
+        if (!store) throw new PlantSyncError('CONFIG_ERROR', 'no PlantSync store configured');
+        const key = keyType === 'auto' ? defaultKey(msg.payload) : await evaluateProperty(RED, this, config.key ?? '', keyType, msg);
+        if (typeof key !== 'string' || key === '') {
+          throw new PlantSyncError('INVALID_INPUT', 'the idempotency key is empty', [{ pointer: '', message: 'key must be a non-empty string', keyword: 'key' }]);
+        }
+        const replay = meta(msg).replay;
+        const outcome = await (await store.idempotency()).claim(key, payloadHash(msg.payload), leaseMs, { reclaimFailed: replay !== undefined });
+        const info = { store: store.id, key };
+        switch (outcome.status) {
+          case 'claimed':
+            counts.new += 1;
+            meta(msg).idempotency = { ...info, status: 'claimed', token: outcome.token, attempt: outcome.attempt };
+            send([msg, null, null]);
+            break;
+          case 'duplicate':
+            counts.duplicate += 1;
+            meta(msg).idempotency = { ...info, status: 'duplicate', result: outcome.result };
+            send([null, msg, null]);
+            break;
+          case 'failed':
+            counts.duplicate += 1;
+            meta(msg).idempotency = { ...info, status: 'failed', reason: outcome.reason };
+            send([null, msg, null]);
+            break;
+          case 'conflict':
+            counts.conflict += 1;
+            meta(msg).idempotency = { ...info, status: 'conflict', storedHash: outcome.storedHash };
+            send([null, null, msg]);
+            break;
+          case 'in-flight':
+            throw new PlantSyncError('IN_FLIGHT', `${key} is being processed elsewhere until ${new Date(outcome.leaseExpiresAt).toISOString()}; retry later`);
+        }
+        status.update(counts.conflict > 0 ? STATUS.warn(label()) : STATUS.ok(label()));
+        done();
+      };
+      run().catch((err: unknown) => {
+        status.update(STATUS.failed(err instanceof Error ? err.message.slice(0, 40) : 'error'));
+        failMessage(msg, err, done);
+      });
+    });
+
+    this.on('close', () => status.close());
+  }
+
+  RED.nodes.registerType('plantsync-idempotency', PlantSyncIdempotencyNode);
+};
