@@ -8,12 +8,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { SqliteIdempotencyStore } from '../lib/idempotency/sqlite-store';
+import { benchArg } from './bench-args';
 
-const args = process.argv.slice(2);
-const arg = (name: string, fallback: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
+const arg = benchArg;
 const KEYS = arg('keys', 1_000_000);
 const LIMIT_MB = arg('limit-mb', 200);
 const WINDOW = 2000;

@@ -13,12 +13,9 @@ import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { PostgresIdempotencyStore } from '../lib/idempotency/postgres-store';
 import { startPostgres } from '../test/helpers/postgres';
+import { benchArg } from './bench-args';
 
-const args = process.argv.slice(2);
-const arg = (name: string, fallback: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
+const arg = benchArg;
 const RUN_MS = arg('ms', 5000);
 const CLIENTS = arg('clients', 8);
 const BATCH = arg('batch', 100);

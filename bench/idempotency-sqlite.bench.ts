@@ -10,12 +10,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { SqliteIdempotencyStore } from '../lib/idempotency/sqlite-store';
 import { openDurableSqlite } from '../lib/storage/sqlite';
+import { benchArg } from './bench-args';
 
-const args = process.argv.slice(2);
-const arg = (name: string, fallback: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
+const arg = benchArg;
 const KEYS = arg('keys', 100000);
 const WINDOW = arg('window', 1000);
 const GOAL = arg('goal', 20000);

@@ -15,12 +15,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Outbox } from '../lib/delivery/outbox';
 import { openDurableSqlite } from '../lib/storage/sqlite';
+import { benchArg } from './bench-args';
 
-const args = process.argv.slice(2);
-const arg = (name: string, fallback: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
+const arg = benchArg;
 const ENTRIES = arg('entries', 100000);
 const PARTITIONS = arg('partitions', 64);
 const CONCURRENCY = arg('concurrency', 8);

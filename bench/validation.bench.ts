@@ -12,12 +12,9 @@ import * as path from 'node:path';
 import type { ValidateFunction } from 'ajv';
 import { createAjv, eventSchema, SchemaRegistry, type CanonicalEvent } from '../lib';
 import { listDataSchemaFiles, readSchemaFile } from '../lib/canonical/schema-files';
+import { benchArg } from './bench-args';
 
-const args = process.argv.slice(2);
-const arg = (name: string, fallback: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
+const arg = benchArg;
 const ROUNDS = arg('rounds', 7);
 const ROUND_MS = arg('ms', 400);
 const GOAL = arg('goal', 0.8);

@@ -2,8 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Pool, type PoolClient } from 'pg';
 import { MicroBatcher } from '../storage/micro-batch';
 import { PlantSyncError } from '../errors';
-import type { ClaimOptions, ClaimOutcome, IdempotencyRecord, IdempotencyStore, RecordState, StoreEnvironment } from './idempotency-store';
-import { decideClaim, leaseLost, toRecord } from './sqlite-store';
+import type { ClaimOptions, ClaimOutcome, IdempotencyRecord, IdempotencyStore, StoreEnvironment } from './idempotency-store';
+import { decideClaim, leaseLost, toRecord, type StoredRow } from './sqlite-store';
 
 export interface PostgresStoreOptions {
   connectionString: string;
@@ -27,19 +27,8 @@ export interface CompleteItem {
   token: string;
 }
 
-/** The row shape that `decideClaim`/`toRecord` expect; BIGINT columns are read as float8 (exact for epoch ms). */
-interface PgRow {
-  key: string;
-  payload_hash: string;
-  state: RecordState;
-  token: string;
-  lease_expires_at: number;
-  attempts: number;
-  result: string | null;
-  reason: string | null;
-  created_at: number;
-  updated_at: number;
-}
+/** BIGINT columns are read as float8 (exact for epoch ms), the shape `decideClaim`/`toRecord` expect. */
+type PgRow = StoredRow;
 
 const TABLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const DEFAULT_TABLE = 'plantsync_idempotency';

@@ -4,7 +4,8 @@ import { GroupCommitter } from '../storage/group-commit';
 import { openDurableSqlite, type SqliteDatabase } from '../storage/sqlite';
 import type { ClaimOptions, ClaimOutcome, IdempotencyRecord, IdempotencyStore, RecordState, StoreEnvironment } from './idempotency-store';
 
-interface Row {
+/** A stored idempotency record as both SQL backends return it (epoch ms as numbers). */
+export interface StoredRow {
   key: string;
   payload_hash: string;
   state: RecordState;
@@ -38,7 +39,7 @@ export function leaseLost(key: string): PlantSyncError {
   return new PlantSyncError('LEASE_LOST', `the claim on ${key} is no longer held (lease taken over, or the key was settled)`);
 }
 
-export function toRecord(row: Row): IdempotencyRecord {
+export function toRecord(row: StoredRow): IdempotencyRecord {
   const record: IdempotencyRecord = {
     key: row.key,
     payloadHash: row.payload_hash,
@@ -55,7 +56,7 @@ export function toRecord(row: Row): IdempotencyRecord {
 }
 
 /** Decides a claim against the stored record (shared with the PostgreSQL backend's fallback path). */
-export function decideClaim(row: Row | undefined, payloadHash: string, now: number, options: ClaimOptions): 'insert' | 'take' | 'takeover' | ClaimOutcome {
+export function decideClaim(row: StoredRow | undefined, payloadHash: string, now: number, options: ClaimOptions): 'insert' | 'take' | 'takeover' | ClaimOutcome {
   if (!row) return 'insert';
   if (row.payload_hash !== payloadHash) return { status: 'conflict', storedHash: row.payload_hash, state: row.state };
   switch (row.state) {
@@ -72,7 +73,7 @@ export function decideClaim(row: Row | undefined, payloadHash: string, now: numb
 
 function prepareStatements(db: SqliteDatabase) {
   return {
-    get: db.prepare<[string], Row>('SELECT * FROM idempotency WHERE key = ?'),
+    get: db.prepare<[string], StoredRow>('SELECT * FROM idempotency WHERE key = ?'),
     insert: db.prepare(
       `INSERT INTO idempotency (key, payload_hash, state, token, lease_expires_at, attempts, created_at, updated_at)
        VALUES (?, ?, 'in-flight', ?, ?, 1, ?, ?)`,
@@ -132,7 +133,7 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
         return { status: 'claimed', token, attempt: 1, takeover: false };
       }
       this.stmt.take.run(token, now + leaseMs, now, key);
-      const attempts = (this.stmt.get.get(key) as Row).attempts;
+      const attempts = (this.stmt.get.get(key) as StoredRow).attempts;
       return { status: 'claimed', token, attempt: attempts, takeover: decision === 'takeover' };
     });
   }

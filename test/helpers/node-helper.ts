@@ -86,3 +86,21 @@ export function lastStatus(node: TestNode): () => Record<string, unknown> | unde
 }
 
 export const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Mocha hooks for node tests that need PLANT_ID set: starts the helper's server with the variable
+ * set and restores it afterwards; each test's flow is unloaded after it.
+ */
+export function withPlantServer(plantId = 'P100'): void {
+  const saved = process.env.PLANT_ID;
+  before(() => {
+    process.env.PLANT_ID = plantId;
+    return helper.startServer();
+  });
+  after(() => {
+    if (saved === undefined) delete process.env.PLANT_ID;
+    else process.env.PLANT_ID = saved;
+    return helper.stopServer();
+  });
+  afterEach(() => helper.unload());
+}

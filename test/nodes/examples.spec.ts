@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { helper, nextMessage } from '../helpers/node-helper';
+import { helper, nextMessage, withPlantServer } from '../helpers/node-helper';
 import { REPO_ROOT } from '../helpers/paths';
 import eventNode from '../../nodes/plantsync-event/plantsync-event';
 import validateNode from '../../nodes/plantsync-validate/plantsync-validate';
@@ -40,17 +40,7 @@ async function loadExample(file: string): Promise<{ inject: (name: string) => vo
 const debugNamed = (flow: FlowNode[], name: string) => helper.getNode(flow.find((n) => n.type === 'debug' && n.name === name)!.id);
 
 describe('example flows behave as their descriptions say', () => {
-  const savedPlant = process.env.PLANT_ID;
-  before(() => {
-    process.env.PLANT_ID = 'P100';
-    return helper.startServer();
-  });
-  after(() => {
-    if (savedPlant === undefined) delete process.env.PLANT_ID;
-    else process.env.PLANT_ID = savedPlant;
-    return helper.stopServer();
-  });
-  afterEach(() => helper.unload());
+  withPlantServer();
 
   it('wrap-and-validate: wraps, upcasts a v1 event, and lists the problems of a broken one', async () => {
     const { inject, flow } = await loadExample('wrap-and-validate.json');

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { defaultRegistry, type CanonicalEvent } from '../../lib';
-import { collect, delay, helper, lastStatus, nextMessage } from '../helpers/node-helper';
+import { collect, delay, helper, lastStatus, nextMessage, withPlantServer } from '../helpers/node-helper';
 import eventNode from '../../nodes/plantsync-event/plantsync-event';
 
 const data = {
@@ -31,17 +31,7 @@ function flow(config: Record<string, unknown> = {}) {
 }
 
 describe('plantsync-event node', () => {
-  const savedPlant = process.env.PLANT_ID;
-  before(() => {
-    process.env.PLANT_ID = 'P100';
-    return helper.startServer();
-  });
-  after(() => {
-    if (savedPlant === undefined) delete process.env.PLANT_ID;
-    else process.env.PLANT_ID = savedPlant;
-    return helper.stopServer();
-  });
-  afterEach(() => helper.unload());
+  withPlantServer();
 
   it('wraps msg.payload into a valid canonical event with source and site from the environment', async () => {
     await helper.load(eventNode, flow());
