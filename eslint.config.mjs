@@ -23,6 +23,16 @@ export default tseslint.config(
     },
   },
   {
+    // Simulators play the vendors' side from their API shapes: sharing PlantSync's code would let a
+    // mapping bug hide in both ends.
+    files: ['sim/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ group: ['**/lib/**', '**/lib', '**/nodes/**'], message: 'simulators never import PlantSync code' }],
+      }],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     languageOptions: {
       sourceType: 'commonjs',
