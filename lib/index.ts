@@ -19,3 +19,5 @@ export * from './idempotency/idempotency-store';
 export * from './idempotency/sqlite-store';
 export * from './idempotency/postgres-store';
 export * from './idempotency/open-store';
+export * from './mapping';
+export * from './adapters';

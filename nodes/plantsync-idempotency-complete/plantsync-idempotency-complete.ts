@@ -16,10 +16,21 @@ interface CompleteNodeDef extends NodeDef {
 }
 
 /** The error a Catch node hands over: PlantSync's detail in `_error`, the runtime's in `error`. */
-function errorOf(msg: PlantSyncMessage): { code?: string; message?: string; status?: number } {
-  const detail = (msg._error ?? msg.error ?? {}) as { code?: string; message?: string; statusCode?: number; status?: number };
+function errorOf(msg: PlantSyncMessage): { code?: string; message?: string; status?: number; retryable?: boolean } {
+  const detail = (msg._error ?? msg.error ?? {}) as { code?: string; message?: string; statusCode?: number; status?: number; retryable?: boolean };
   const runtime = (msg.error ?? {}) as { code?: string; message?: string };
-  return { code: detail.code ?? runtime.code, message: detail.message ?? runtime.message, status: detail.statusCode ?? detail.status ?? (msg as { statusCode?: number }).statusCode };
+  return {
+    code: detail.code ?? runtime.code,
+    message: detail.message ?? runtime.message,
+    status: detail.statusCode ?? detail.status ?? (msg as { statusCode?: number }).statusCode,
+    retryable: typeof detail.retryable === 'boolean' ? detail.retryable : undefined,
+  };
+}
+
+/** A failure is permanent when the failing node said so (adapter errors carry `retryable`), else as classified. */
+function isPermanent(error: ReturnType<typeof errorOf>): boolean {
+  if (error.retryable !== undefined) return !error.retryable;
+  return classifyFailure({ ...error, statusCode: error.status }).class === 'permanent';
 }
 
 export = function register(RED: NodeAPI): void {
@@ -49,7 +60,7 @@ export = function register(RED: NodeAPI): void {
           settledAs = 'completed';
         } else {
           const error = errorOf(msg);
-          const permanent = action === 'fail' || (action === 'failure' && classifyFailure({ ...error, statusCode: error.status }).class === 'permanent');
+          const permanent = action === 'fail' || (action === 'failure' && isPermanent(error));
           if (permanent) {
             await store.fail(claim.key, { code: error.code ?? 'FAILED', message: error.message ?? 'failed' }, claim.token as string);
             settledAs = 'failed';

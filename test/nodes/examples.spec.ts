@@ -10,6 +10,9 @@ import storeNode from '../../nodes/plantsync-store/plantsync-store';
 import idempotencyNode from '../../nodes/plantsync-idempotency/plantsync-idempotency';
 import completeNode from '../../nodes/plantsync-idempotency-complete/plantsync-idempotency-complete';
 import deadLetterNode from '../../nodes/plantsync-dead-letter/plantsync-dead-letter';
+import endpointNode from '../../nodes/plantsync-endpoint/plantsync-endpoint';
+import requestNode from '../../nodes/plantsync-request/plantsync-request';
+import { startSapSimulator } from '../../sim/sap-erp';
 
 interface FlowNode {
   id: string;
@@ -129,5 +132,51 @@ describe('example flow: idempotency guard and dead letters', () => {
     const info = (await dup).plantsync as { idempotency: { status: string; result: unknown } };
     assert.equal(info.idempotency.status, 'duplicate');
     assert.equal(JSON.stringify(info.idempotency.result), '{"documentNumber":"4900000002"}');
+  });
+});
+
+describe('example flow: confirm an operation in SAP (against the SAP simulator)', function () {
+  this.timeout(30000);
+  let dir: string;
+  let sim: Awaited<ReturnType<typeof startSapSimulator>>;
+  const saved = process.env.ERP_URL;
+  before(async () => {
+    sim = await startSapSimulator();
+    process.env.ERP_URL = sim.url;
+    await helper.startServer();
+  });
+  after(async () => {
+    await helper.stopServer();
+    await sim.close();
+    if (saved === undefined) delete process.env.ERP_URL;
+    else process.env.ERP_URL = saved;
+  });
+  afterEach(async () => {
+    await helper.unload();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('posts the confirmation once: the second press is a duplicate with the first document', async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plantsync-example-'));
+    const flow = (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'examples', 'confirm-operation-in-sap.json'), 'utf8')) as FlowNode[]).map((n) =>
+      n.type === 'plantsync-store' ? { ...n, file: path.join(dir, 'plantsync.db') } : n,
+    );
+    const runnable = flow.filter((n) => n.type !== 'inject').map((n) => (n.type === 'debug' ? { id: n.id, z: n.z, x: n.x, y: n.y, type: 'helper' } : n));
+    await helper.load([storeNode, idempotencyNode, completeNode, deadLetterNode, endpointNode, requestNode], runnable);
+    const inject = flow.find((n) => n.type === 'inject' && n.name === 'confirmation')!;
+    const press = () => helper.getNode(inject.wires![0][0]).receive({ payload: JSON.parse(inject.payload as string) });
+    const debug = (name: string) => helper.getNode(flow.find((n) => n.type === 'debug' && n.name === name)!.id);
+
+    const posted = nextMessage(debug('posted'));
+    press();
+    const doc = (await posted).payload as { documentNumber: string };
+    assert.match(doc.documentNumber, /\d+/);
+
+    const dup = nextMessage(debug('duplicate: first document'));
+    press();
+    const again = (await dup).plantsync as { idempotency: { result: { documentNumber: string } } };
+    assert.equal(again.idempotency.result.documentNumber, doc.documentNumber);
+    const postings = (await (await fetch(`${sim.url}/__sim/postings`)).json()) as unknown[];
+    assert.equal(postings.length, 1);
   });
 });

@@ -1,0 +1,9 @@
+/** The outbound HTTP layer: transport, auth, SAP CSRF sessions, correlation and the endpoint client. */
+export * from './adapter-errors';
+export * from './auth';
+export * from './cookie-jar';
+export * from './correlation';
+export * from './csrf';
+export * from './endpoint-client';
+export * from './http-transport';
+export * from './profile-call';

@@ -1,0 +1,47 @@
+import type { CanonicalEvent } from '../canonical/events';
+import { PlantSyncError } from '../errors';
+import { operationFor } from '../mapping/registry';
+import type { MappingProfile } from '../mapping/engine';
+import type { ReadOperation, VendorRequest } from '../mapping/types';
+import type { EndpointClient, SendRequest } from './endpoint-client';
+
+/** What one mapped call to a target returned. */
+export interface CallResult {
+  operation: string;
+  status: number;
+  attempts: number;
+  /** Document numbers for writes; canonical data for reads. */
+  result: unknown;
+}
+
+function toSend(req: VendorRequest, correlationId: string | undefined): SendRequest {
+  const send: SendRequest = { method: req.method, path: req.path };
+  if (req.query) send.query = req.query;
+  if (req.body !== undefined) send.body = req.body;
+  if (req.repeatKey) send.repeatKey = req.repeatKey;
+  if (correlationId) send.correlationId = correlationId;
+  if (req.needsEtagFrom) send.etagFrom = { path: req.needsEtagFrom.path };
+  return send;
+}
+
+/**
+ * Posts a canonical event to a target through its profile: the write operation for the event's
+ * type, mapped completely before anything is sent (a mapping error sends nothing), with the
+ * target's repeatability key derived from the event's idempotency key, then the vendor's answer
+ * mapped to document numbers.
+ */
+export async function callWrite(client: EndpointClient, profile: MappingProfile, event: CanonicalEvent): Promise<CallResult> {
+  const operation = operationFor(profile, event.type);
+  const request = await operation.toVendor(event);
+  const response = await client.send(toSend(request, event.correlationid));
+  return { operation: operation.name, status: response.status, attempts: response.attempts, result: await operation.fromVendorResponse(response.body) };
+}
+
+/** Reads from a target with a named read operation (production order, stock, lot) into canonical data. */
+export async function callRead(client: EndpointClient, profile: MappingProfile, name: string, params: Record<string, string>, correlationId?: string): Promise<CallResult> {
+  const operation = profile.operation<ReadOperation>(name);
+  if (operation.kind !== 'read') throw new PlantSyncError('CONFIG_ERROR', `${name} is not a read operation of ${profile.name}`);
+  const request = await operation.toVendor(params);
+  const response = await client.send(toSend(request, correlationId));
+  return { operation: operation.name, status: response.status, attempts: response.attempts, result: await operation.fromVendorResponse(response.body) };
+}

@@ -1,0 +1,429 @@
+/**
+ * SAP S/4HANA (OData v2) profile, written to the shapes of the PlantSync vendor API contract:
+ * production orders, confirmations, goods movements, stock and inspection-lot usage decisions.
+ */
+import type { CanonicalEvent, InventoryMovedData } from '../../canonical/events';
+import { getPath } from '../paths';
+import { FieldProblem } from '../problem';
+import { show } from '../errors';
+import type { FieldRule, ProfileDefinition, RuleContext, ValueMapDef, WriteVariant } from '../types';
+import { SAP_UNITS } from '../units';
+
+const SERVICE = '/sap/opu/odata/sap';
+export const SAP_SERVICES = {
+  PO: `${SERVICE}/API_PRODUCTION_ORDER_2_SRV`,
+  CONF: `${SERVICE}/API_PROD_ORDER_CONFIRMATION_2_SRV`,
+  MDOC: `${SERVICE}/API_MATERIAL_DOCUMENT_SRV`,
+  STCK: `${SERVICE}/API_MATERIAL_STOCK_SRV`,
+  INSP: `${SERVICE}/API_INSPECTIONLOT_SRV`,
+} as const;
+const { PO, CONF, MDOC, STCK, INSP } = SAP_SERVICES;
+
+const HOLD_IS_NOT_A_USAGE_DECISION =
+  'a hold has no SAP usage decision (the lot stays in quality inspection); block the stock instead with mfg.inventory.moved.v1 to stockType Blocked (movement 344)';
+
+const VALUE_MAPS: Record<string, ValueMapDef> = {
+  /** Status flags in precedence order: the first flag that is true gives the canonical state. */
+  orderStatus: {
+    label: 'order status',
+    toVendor: {
+      Aborted: 'OrderIsDeleted',
+      Held: 'OrderIsLocked',
+      Completed: 'OrderIsConfirmed',
+      Running: 'OrderIsPartiallyConfirmed',
+      Released: 'OrderIsReleased',
+      Waiting: 'OrderIsCreated',
+    },
+  },
+  confirmationType: { label: 'confirmation type', toVendor: { Final: 'X', Partial: '' } },
+  finalConfirmation: { label: 'final confirmation flag', toVendor: { Final: true, Partial: false } },
+  /** Plants add their reason codes (canonical code -> SAP 4-character code); others pass unchanged. */
+  varianceReason: { label: 'variance reason', toVendor: {}, otherwise: 'passThrough' },
+  stockType: { label: 'stock type', toVendor: { Unrestricted: '01', QualityInspection: '02', Blocked: '07' } },
+  /** Stock type changes in one storage location, "<from>><to>" -> movement type. */
+  stockTransfers: { label: 'stock type change', toVendor: { 'Unrestricted>Blocked': '344', 'Blocked>Unrestricted': '343' } },
+  /** Component movement type -> material use. */
+  materialUse: { label: 'component movement type', toVendor: { Consumed: '261', Produced: '101' } },
+  usageDecisionCode: {
+    label: 'decision',
+    toVendor: { Release: 'A', Reject: 'R', Rework: 'R2' },
+    unsupported: { Hold: HOLD_IS_NOT_A_USAGE_DECISION },
+  },
+  usageDecisionValuation: {
+    label: 'decision',
+    toVendor: { Release: 'A', Reject: 'R', Rework: 'R' },
+    unsupported: { Hold: HOLD_IS_NOT_A_USAGE_DECISION },
+  },
+  usageDecisionCodeGroup: {
+    label: 'decision',
+    toVendor: { Release: 'QM01', Reject: 'QM01', Rework: 'QM01' },
+    unsupported: { Hold: HOLD_IS_NOT_A_USAGE_DECISION },
+  },
+  /** Site -> storage location that receives production (canonical production data names none). */
+  receiptStorageLocation: { label: 'receipt storage location', toVendor: {}, otherwise: { vendor: '0001' } },
+};
+
+// ---- goods movements -------------------------------------------------------------------------
+
+const ITEM = 'to_MaterialDocumentItem/results/0/';
+const MOVEMENT_TYPE = `${ITEM}GoodsMovementType`;
+
+/** Rules of the (single) material document item, written with item-relative field names. */
+function item(rules: FieldRule[]): FieldRule[] {
+  return rules.map((r) => (typeof r.to === 'string' ? { ...r, to: ITEM + r.to } : r.to ? { ...r, to: r.to.map((t) => ITEM + t) } : r));
+}
+
+function header(goodsMovementCode: string): FieldRule[] {
+  return [
+    { to: 'GoodsMovementCode', const: goodsMovementCode },
+    { to: 'PostingDate', from: '/time', as: 'sapPostingDate', only: 'toVendor' },
+    { to: 'DocumentDate', from: '/time', as: 'sapPostingDate', only: 'toVendor' },
+    { to: 'MaterialDocumentHeaderText', const: '' },
+  ];
+}
+
+function orderIssue(movementType: string): FieldRule[] {
+  return [
+    ...header('03'),
+    ...item([
+      { to: 'Material', from: '/data/material' },
+      { to: 'Plant', from: '/data/site' },
+      { to: 'StorageLocation', from: '/data/storageLocation' },
+      { to: 'Batch', from: '/data/lot', empty: '', maxLength: 10 },
+      { to: 'GoodsMovementType', const: movementType },
+      { to: ['QuantityInEntryUnit', 'EntryUnit'], from: '/data/quantity', as: 'sapQuantity' },
+      { to: 'ManufacturingOrder', from: '/data/orderId' },
+      { to: 'Reservation', from: '/data/reservation/number', optional: true },
+      { to: 'ReservationItem', from: '/data/reservation/item', optional: true },
+      { to: 'InventoryStockType', const: '01' },
+    ]),
+  ];
+}
+
+function moved(event: unknown): InventoryMovedData {
+  return (event as CanonicalEvent<InventoryMovedData>).data;
+}
+
+const relocates = (d: InventoryMovedData) => d.from.storageLocation !== d.to.storageLocation;
+
+/**
+ * 311 when only the storage location changes, the plant's stock-type-change table (343, 344)
+ * when only the stock type changes; anything else is not one SAP transfer posting.
+ */
+export function inventoryMovementType(event: unknown, ctx: RuleContext): string | undefined {
+  const d = moved(event);
+  // Without from / to there is nothing to decide; the rules reading them report it.
+  if (!d?.from || !d?.to) return undefined;
+  if (d.from.site !== d.to.site) {
+    throw new FieldProblem('movement', `a move between plants (${d.from.site} -> ${d.to.site}) is not a transfer posting this profile maps`, d.to.site, { sub: '/data/to/site' });
+  }
+  const retypes = d.from.stockType !== d.to.stockType;
+  if (relocates(d) && !retypes) return '311';
+  if (relocates(d) && retypes) {
+    throw new FieldProblem('movement', 'storage location and stock type both change: post two movements (311, then the stock type change)', d.to, { sub: '/data/to' });
+  }
+  if (!retypes) throw new FieldProblem('movement', 'nothing moves: from and to are the same place and stock type', d.to, { sub: '/data/to' });
+  const change = `${d.from.stockType}>${d.to.stockType}`;
+  const table = ctx.valueMaps.stockTransfers.toVendor;
+  if (!Object.hasOwn(table, change)) {
+    throw new FieldProblem('movement', `stock type change ${d.from.stockType} -> ${d.to.stockType} has no movement type (maps: ${Object.keys(table).join(', ')})`, d.to.stockType, { sub: '/data/to/stockType' });
+  }
+  return String(table[change]);
+}
+
+/** A 311's receiving side; 343 / 344 stay in their storage location and send none. */
+const receiving = (pick: (d: InventoryMovedData) => string | undefined) => (event: unknown) => {
+  const d = moved(event);
+  return d?.from && d?.to && relocates(d) ? pick(d) : undefined;
+};
+
+/** Reading back: the stock types before and after, from the movement type. */
+function stockTypesOf(doc: unknown, ctx: RuleContext): [string, string] {
+  const movementType = getPath(doc, MOVEMENT_TYPE);
+  if (movementType === '311') {
+    const code = getPath(doc, `${ITEM}InventoryStockType`);
+    const found = Object.entries(ctx.valueMaps.stockType.toVendor).find(([, v]) => v === code);
+    if (!found) throw new FieldProblem('valueMap', `unknown stock type ${show(code)}`, code, { part: 1 });
+    return [found[0], found[0]];
+  }
+  const change = Object.entries(ctx.valueMaps.stockTransfers.toVendor).find(([, v]) => v === movementType);
+  if (!change) throw new FieldProblem('valueMap', `unknown movement type ${show(movementType)}`, movementType);
+  const [from, to] = change[0].split('>');
+  return [from, to];
+}
+
+const RECEIVING = (field: string, fallback: string) =>
+  `to_MaterialDocumentItem.results[0].($exists(${field}) and ${field} != '' ? ${field} : ${fallback})`;
+
+const INVENTORY_MOVED: FieldRule[] = [
+  ...header('04'),
+  ...item([
+    { to: 'Material', from: '/data/material' },
+    { to: 'Plant', from: '/data/from/site' },
+    { to: 'StorageLocation', from: '/data/from/storageLocation' },
+    { to: 'Batch', from: '/data/lot', empty: '', maxLength: 10 },
+    { to: 'GoodsMovementType', fn: inventoryMovementType, optional: true },
+    { to: ['QuantityInEntryUnit', 'EntryUnit'], from: '/data/quantity', as: 'sapQuantity' },
+    { to: 'InventoryStockType', from: '/data/from/stockType', map: 'stockType', only: 'toVendor' },
+    { to: 'IssuingOrReceivingPlant', fn: receiving((d) => d.to.site), optional: true },
+    { to: 'IssuingOrReceivingStorageLoc', fn: receiving((d) => d.to.storageLocation), optional: true },
+    { to: 'IssgOrRcvgBatch', fn: receiving((d) => d.lot), optional: true, maxLength: 10 },
+  ]),
+  { from: '/data/to/site', read: RECEIVING('IssuingOrReceivingPlant', 'Plant') },
+  { from: '/data/to/storageLocation', read: RECEIVING('IssuingOrReceivingStorageLoc', 'StorageLocation') },
+  // `to` only places errors: the movement type, and the stock type of a 311.
+  { from: '/data/from/stockType', to: [MOVEMENT_TYPE, `${ITEM}InventoryStockType`], readFn: (doc, ctx) => stockTypesOf(doc, ctx)[0], only: 'toCanonical' },
+  { from: '/data/to/stockType', to: [MOVEMENT_TYPE, `${ITEM}InventoryStockType`], readFn: (doc, ctx) => stockTypesOf(doc, ctx)[1], only: 'toCanonical' },
+];
+
+const PRODUCTION_RECEIPT: FieldRule[] = [
+  ...header('02'),
+  ...item([
+    { to: 'Material', from: '/data/material' },
+    { to: 'Plant', from: '/data/site' },
+    { to: 'StorageLocation', from: '/data/site', map: 'receiptStorageLocation', only: 'toVendor' },
+    { to: 'Batch', from: '/data/producedLot', empty: '', maxLength: 10 },
+    { to: 'GoodsMovementType', const: '101' },
+    { to: ['QuantityInEntryUnit', 'EntryUnit'], from: '/data/yield', as: 'sapQuantity' },
+    { to: 'ManufacturingOrder', from: '/data/orderId' },
+    { to: 'ManufacturingOrderItem', const: '1' },
+    { to: 'InventoryStockType', const: '01' },
+  ]),
+];
+
+const GOODS_MOVEMENTS: WriteVariant[] = [
+  {
+    eventType: 'mfg.material.consumed.v1',
+    match: { [MOVEMENT_TYPE]: ['261'] },
+    body: orderIssue('261'),
+    notCarried: ['/data/operationId', '/data/sublot', '/data/finalIssue'],
+  },
+  {
+    eventType: 'mfg.material.returned.v1',
+    match: { [MOVEMENT_TYPE]: ['262'] },
+    body: orderIssue('262'),
+    notCarried: ['/data/operationId', '/data/sublot', '/data/reason'],
+  },
+  {
+    eventType: 'mfg.inventory.moved.v1',
+    match: { [MOVEMENT_TYPE]: ['311', { map: 'stockTransfers' }] },
+    body: INVENTORY_MOVED,
+    notCarried: ['/data/from/bin', '/data/to/bin', '/data/handlingUnit', '/data/reason'],
+  },
+  {
+    eventType: 'mfg.production.confirmed.v1',
+    match: { [MOVEMENT_TYPE]: ['101'] },
+    body: PRODUCTION_RECEIPT,
+    notCarried: ['/data/scrap', '/data/erpConfirmation', '/data/final'],
+  },
+];
+
+// ---- production order ------------------------------------------------------------------------
+
+const COMPONENT: FieldRule[] = [
+  { from: '/material', to: 'Material' },
+  { from: '/lot', to: 'Batch', empty: '' },
+  { from: '/quantity', to: ['RequiredQuantity', 'BaseUnit'], as: 'sapQuantity' },
+  { from: '/use', to: 'GoodsMovementType', map: 'materialUse' },
+  { from: '/storageLocation', to: 'StorageLocation', empty: '' },
+  { from: '/reservation/number', to: 'Reservation', empty: '' },
+  { from: '/reservation/item', to: 'ReservationItem', empty: '' },
+];
+
+const OPERATION: FieldRule[] = [
+  { from: '/operationId', to: 'ManufacturingOrderOperation' },
+  { from: '/description', to: 'MfgOrderOperationText', empty: '' },
+  { from: '/workCenter', to: 'WorkCenter' },
+  { from: '/plannedStart', to: ['OpErlstSchedldExecStrtDte', 'OpErlstSchedldExecStrtTme'], as: 'sapDateTime', optional: true },
+  { from: '/plannedEnd', to: ['OpErlstSchedldExecEndDte', 'OpErlstSchedldExecEndTme'], as: 'sapDateTime', optional: true },
+  { from: '/quantity', to: ['OpPlannedTotalQuantity', 'OperationUnit'], as: 'sapQuantity', optional: true },
+  {
+    // Components hang off the order; each operation takes those assigned to it.
+    from: '/materialRequirements',
+    to: '$$/to_ProductionOrderComponent/results',
+    where: 'ManufacturingOrderOperation = $parent.ManufacturingOrderOperation',
+    optional: true,
+    each: COMPONENT,
+  },
+];
+
+const PRODUCTION_ORDER: FieldRule[] = [
+  { from: '/orderId', to: 'ManufacturingOrder', as: 'string' },
+  { from: '/revision', value: 0 },
+  { from: '/material', to: 'Material' },
+  { from: '/quantity', to: ['TotalQuantity', 'ProductionUnit'], as: 'sapQuantity' },
+  { from: '/plannedStart', to: 'MfgOrderPlannedStartDate', as: 'sapDate' },
+  { from: '/plannedEnd', to: 'MfgOrderPlannedEndDate', as: 'sapDate' },
+  { from: '/site', to: 'ProductionPlant' },
+  { from: '/workCenter', to: 'WorkCenter', empty: '' },
+  { from: '/state', flags: 'orderStatus' },
+  { from: '/operations', to: 'to_ProductionOrderOperation/results', each: OPERATION },
+];
+
+/** A component whose operation is not in the order would silently vanish from the canonical order. */
+function unassignedComponents(order: unknown): { path: string; value: unknown; problem: string }[] {
+  const ops = getPath(order, 'to_ProductionOrderOperation/results');
+  const comps = getPath(order, 'to_ProductionOrderComponent/results');
+  if (!Array.isArray(ops) || !Array.isArray(comps)) return [];
+  const known = new Set(ops.map((o) => (o as Record<string, unknown>)?.ManufacturingOrderOperation));
+  return comps.flatMap((c, i) => {
+    const op = (c as Record<string, unknown>)?.ManufacturingOrderOperation;
+    return known.has(op) ? [] : [{
+      path: `to_ProductionOrderComponent/results/${i}/ManufacturingOrderOperation`,
+      value: op,
+      problem: `component assigned to operation ${show(op)}, which the order does not have`,
+    }];
+  });
+}
+
+// ---- stock -----------------------------------------------------------------------------------
+
+const STOCK_FILTER = `$exists(material) ? (
+  $q := function($v) { "'" & $replace($v, "'", "''") & "'" };
+  "Material eq " & $q(material) & ($exists(site) ? " and Plant eq " & $q(site) : "")
+)`;
+const FILTER_VALUE = (field: string) => `($m := $match(\`$filter\`, /${field} eq '((?:[^']|'')*)'/); $m ? $replace($m.groups[0], "''", "'"))`;
+
+const STOCK_ITEM: FieldRule[] = [
+  { from: '/material', to: 'Material' },
+  { from: '/site', to: 'Plant' },
+  { from: '/storageLocation', to: 'StorageLocation' },
+  { from: '/lot', to: 'Batch', empty: '' },
+  { from: '/stockType', to: 'InventoryStockType', map: 'stockType' },
+  { from: '/quantity', to: ['MatlWrhsStkQtyInMatlBaseUnit', 'MaterialBaseUnit'], as: 'sapQuantity' },
+];
+
+const DOCUMENT: FieldRule[] = [
+  { from: '/documentNumber', to: 'MaterialDocument' },
+  { from: '/documentYear', to: 'MaterialDocumentYear' },
+];
+
+export const SAP_S4HANA: ProfileDefinition = {
+  name: 'sap-s4hana',
+  description: 'SAP S/4HANA OData v2: production orders, confirmations, goods movements, stock, usage decisions',
+  units: SAP_UNITS,
+  unitSystem: 'SAP',
+  valueMaps: VALUE_MAPS,
+  operations: {
+    readProductionOrder: {
+      kind: 'read',
+      system: 'ERP',
+      method: 'GET',
+      path: `${PO}/A_ProductionOrder_2({order})`,
+      params: [{ to: 'order', from: '/orderId', as: 'odataString' }],
+      query: [{ to: '$expand', const: 'to_ProductionOrderOperation,to_ProductionOrderComponent' }],
+      responseRoot: 'd',
+      response: PRODUCTION_ORDER,
+      verifyResponse: unassignedComponents,
+    },
+    releaseProductionOrder: {
+      kind: 'write',
+      system: 'ERP',
+      method: 'POST',
+      path: `${PO}/ReleaseOrder`,
+      params: [{ to: 'order', from: '/data/orderId', as: 'odataString' }],
+      query: [{ to: 'ManufacturingOrder', from: '/data/orderId', as: 'odataString' }],
+      etagFrom: `${PO}/A_ProductionOrder_2({order})`,
+      csrf: PO,
+      repeatHeader: 'Repeatability-Request-ID',
+      variants: [{
+        eventType: 'mfg.productionorder.released.v1',
+        notCarried: [
+          '/data/revision', '/data/material', '/data/quantity', '/data/plannedStart', '/data/plannedEnd', '/data/site', '/data/area',
+          '/data/workCenter', '/data/state', '/data/priority', '/data/operations',
+        ],
+      }],
+      responseRoot: 'd',
+      response: [
+        { from: '/documentNumber', to: 'ManufacturingOrder' },
+        { from: '/released', to: 'OrderIsReleased', as: 'sapBoolean' },
+        { from: '/etag', to: '__metadata/etag', optional: true },
+      ],
+    },
+    confirmOperation: {
+      kind: 'write',
+      system: 'ERP',
+      method: 'POST',
+      path: `${CONF}/ProdnOrdConf2`,
+      csrf: CONF,
+      repeatHeader: 'Repeatability-Request-ID',
+      externalKeyField: 'ExternalSystemConfirmation',
+      variants: [{
+        eventType: 'mfg.operation.completed.v2',
+        notCarried: ['/data/workCenter', '/data/site', '/data/varianceReason/text'],
+        body: [
+          { to: 'OrderID', from: '/data/orderId' },
+          { to: 'OrderOperation', from: '/data/operationId' },
+          { to: 'Sequence', const: '0' },
+          // One ConfirmationUnit for all three quantities: a unit conflict between them is an error.
+          { to: ['ConfirmationYieldQuantity', 'ConfirmationUnit'], from: '/data/yield', as: 'sapQuantity' },
+          { to: ['ConfirmationScrapQuantity', 'ConfirmationUnit'], from: '/data/scrap', as: 'sapQuantity' },
+          { to: ['ConfirmationReworkQuantity', 'ConfirmationUnit'], from: '/data/rework', as: 'sapQuantity', empty: '0' },
+          { to: 'VarianceReasonCode', from: '/data/varianceReason/code', map: 'varianceReason', empty: '', maxLength: 4 },
+          { to: 'FinalConfirmationType', from: '/data/confirmationType', map: 'confirmationType' },
+          { to: 'IsFinalConfirmation', from: '/data/confirmationType', map: 'finalConfirmation', optional: true },
+          { to: 'PostingDate', from: '/data/actualEnd', as: 'sapPostingDate', only: 'toVendor' },
+          { to: ['ConfirmedExecutionStartDate', 'ConfirmedExecutionStartTime'], from: '/data/actualStart', as: 'sapDateTime' },
+          { to: ['ConfirmedExecutionEndDate', 'ConfirmedExecutionEndTime'], from: '/data/actualEnd', as: 'sapDateTime' },
+          { to: 'ConfirmationText', const: '' },
+          { to: 'Personnel', from: '/data/personnel', empty: '', maxLength: 8 },
+        ],
+      }],
+      responseRoot: 'd',
+      response: [
+        { from: '/documentNumber', to: 'ConfirmationGroup' },
+        { from: '/confirmationCount', to: 'ConfirmationCount' },
+      ],
+    },
+    goodsMovement: {
+      kind: 'write',
+      system: 'ERP',
+      method: 'POST',
+      path: `${MDOC}/A_MaterialDocumentHeader`,
+      csrf: MDOC,
+      repeatHeader: 'Repeatability-Request-ID',
+      variants: GOODS_MOVEMENTS,
+      responseRoot: 'd',
+      response: DOCUMENT,
+    },
+    usageDecision: {
+      kind: 'write',
+      system: 'ERP',
+      method: 'POST',
+      path: `${INSP}/A_InspLotUsageDecision`,
+      csrf: INSP,
+      repeatHeader: 'Repeatability-Request-ID',
+      variants: [{
+        eventType: 'mfg.quality.disposition.changed.v1',
+        notCarried: ['/data/lot', '/data/material', '/data/site', '/data/quantity', '/data/from', '/data/to', '/data/decisionCode', '/data/reason'],
+        body: [
+          { to: 'InspectionLot', from: '/data/inspectionLot' },
+          { to: 'InspLotUsageDecisionCode', from: '/data/decision', map: 'usageDecisionCode' },
+          { to: 'InspLotUsgeDcsnCodeGroup', from: '/data/decision', map: 'usageDecisionCodeGroup', only: 'toVendor' },
+          { to: 'InspLotUsageDecisionValuation', from: '/data/decision', map: 'usageDecisionValuation', only: 'toVendor' },
+          { to: 'InspLotUsageDecidedBy', from: '/data/decidedBy', maxLength: 12 },
+          { to: 'InspLotUsageDecidedOn', from: '/data/decidedAt', as: 'sapDate' },
+        ],
+      }],
+      responseRoot: 'd',
+      response: [
+        { from: '/documentNumber', to: 'InspectionLot' },
+        { from: '/usageDecisionCode', to: 'InspLotUsageDecisionCode', optional: true },
+      ],
+    },
+    readStock: {
+      kind: 'read',
+      system: 'ERP',
+      method: 'GET',
+      path: `${STCK}/A_MatlStkInAcctMod`,
+      query: [
+        { to: '$filter', from: '/material', expr: STOCK_FILTER },
+        { from: '/material', read: FILTER_VALUE('Material') },
+        { from: '/site', read: FILTER_VALUE('Plant'), optional: true },
+      ],
+      responseRoot: 'd',
+      response: [{ from: '/items', to: 'results', each: STOCK_ITEM }],
+      resultAt: '/items',
+    },
+  },
+};

@@ -1,0 +1,37 @@
+/**
+ * The targets' own repeatability keys, derived from the event's idempotency key so that a retry,
+ * a replay or a second PlantSync instance sends the same key for the same business fact. The
+ * operation name is part of the digest: two different calls made for one event must not share a key.
+ */
+import { createHash } from 'node:crypto';
+import { deriveIdempotencyKey } from '../canonical/envelope';
+import type { CanonicalEvent } from '../canonical/events';
+
+function digest(operation: string, idempotencyKey: string): Buffer {
+  return createHash('sha256').update(`plantsync\n${operation}\n${idempotencyKey}`).digest();
+}
+
+/**
+ * A UUID-shaped key (36 characters, version 8 "custom" bits) for Repeatability-Request-ID and
+ * Idempotency-Key: within SAP's 64-character limit and accepted wherever a UUID is expected.
+ */
+export function repeatKeyFor(operation: string, idempotencyKey: string): string {
+  const b = digest(operation, idempotencyKey).subarray(0, 16);
+  b[6] = (b[6] & 0x0f) | 0x80;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const hex = b.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/**
+ * SAP ExternalSystemConfirmation (at most 32 characters): the repeat key without its hyphens, in
+ * upper case, so the confirmation and the request can be matched in SAP and in the logs.
+ */
+export function externalKeyFor(operation: string, idempotencyKey: string): string {
+  return repeatKeyFor(operation, idempotencyKey).replace(/-/g, '').toUpperCase();
+}
+
+/** The event's idempotency key, or the catalogue's deterministic key when the producer left it out. */
+export function idempotencyKeyOf(event: CanonicalEvent): string {
+  return typeof event.idempotencykey === 'string' && event.idempotencykey !== '' ? event.idempotencykey : deriveIdempotencyKey(event);
+}

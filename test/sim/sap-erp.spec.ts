@@ -1,0 +1,322 @@
+import * as assert from 'node:assert/strict';
+import { startSapSimulator } from '../../sim/sap-erp';
+import type { RunningSimulator } from '../../sim/common/server';
+import {
+  call, CONF, confirmation, control, INSP, jsonInit, MDOC, movement, PO, repeatHeaders, SapClient, steel,
+} from './helpers';
+
+const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('sim: SAP ERP gateway security', () => {
+  let sim: RunningSimulator | undefined;
+  afterEach(async () => {
+    await sim?.close();
+    sim = undefined;
+  });
+
+  it('issues a CSRF token with a session cookie and requires both on writes', async () => {
+    sim = await startSapSimulator();
+    const client = new SapClient(sim.url);
+    const noToken = await client.post(CONF + '/ProdnOrdConf2', confirmation());
+    assert.equal(noToken.status, 403);
+    assert.equal(noToken.headers.get('x-csrf-token'), 'Required');
+    assert.equal(typeof noToken.body.error.message.value, 'string');
+
+    const fetched = await client.fetchCsrf();
+    assert.equal(fetched.status, 200);
+    assert.ok(client.token && client.token.length >= 16);
+    assert.match(fetched.headers.get('set-cookie') ?? '', /^SAP_SESSIONID_PS1_100=[^;]+; path=\/; HttpOnly$/);
+
+    const stale = new SapClient(sim.url);
+    stale.cookie = client.cookie;
+    stale.token = 'not-the-token';
+    assert.equal((await stale.post(MDOC + '/A_MaterialDocumentHeader', movement([steel('262', '1')]))).status, 403);
+    const noCookie = new SapClient(sim.url);
+    noCookie.token = client.token;
+    assert.equal((await noCookie.post(MDOC + '/A_MaterialDocumentHeader', movement([steel('262', '1')]))).status, 403);
+
+    const ok = await client.post(MDOC + '/A_MaterialDocumentHeader', movement([steel('262', '1')]));
+    assert.equal(ok.status, 201, JSON.stringify(ok.body));
+    assert.equal((await client.fetchCsrf()).headers.get('x-csrf-token'), client.token, 'same session keeps its token');
+    assert.equal((await control(sim.url).postings()).length, 1, 'rejected writes never reach the business logic');
+  });
+
+  it('expires CSRF tokens after csrfTtlMs', async () => {
+    sim = await startSapSimulator({ csrfTtlMs: 150 });
+    const client = new SapClient(sim.url);
+    await client.fetchCsrf();
+    const first = client.token;
+    await sleep(250);
+    const expired = await client.post(MDOC + '/A_MaterialDocumentHeader', movement([steel('262', '1')]));
+    assert.equal(expired.status, 403);
+    assert.equal(expired.headers.get('x-csrf-token'), 'Required');
+    await client.fetchCsrf();
+    assert.notEqual(client.token, first);
+    assert.equal((await client.post(MDOC + '/A_MaterialDocumentHeader', movement([steel('262', '1')]))).status, 201);
+  });
+
+  it('issues OAuth client-credentials tokens that expire after tokenTtlSec', async () => {
+    sim = await startSapSimulator({ auth: { oauth: { clientId: 'plantsync', clientSecret: 's3cret', tokenTtlSec: 1 } } });
+    const tokenUrl = `${sim.url}/sap/bc/sec/oauth2/token`;
+    const form = (secret: string): RequestInit => ({
+      method: 'POST',
+      headers: { authorization: basic('plantsync', secret), 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials',
+    });
+    const wrong = await call(tokenUrl, form('nope'));
+    assert.equal(wrong.status, 401);
+    assert.deepEqual(wrong.body, { error: 'invalid_client' });
+
+    const issued = await call(tokenUrl, form('s3cret'));
+    assert.equal(issued.status, 200);
+    assert.equal(issued.body.token_type, 'Bearer');
+    assert.equal(issued.body.expires_in, 1);
+    assert.deepEqual(Object.keys(issued.body).sort(), ['access_token', 'expires_in', 'token_type']);
+
+    const order = `${PO}/A_ProductionOrder_2('1000123')`;
+    assert.equal((await new SapClient(sim.url).get(order)).status, 401, 'no credentials');
+    const client = new SapClient(sim.url, `Bearer ${issued.body.access_token}`);
+    assert.equal((await client.get(order)).status, 200);
+    await sleep(1_100);
+    const expired = await client.get(order);
+    assert.equal(expired.status, 401);
+    assert.equal(expired.headers.get('www-authenticate'), 'Bearer error="invalid_token"');
+  });
+
+  it('accepts Basic credentials when configured, and only the right ones', async () => {
+    sim = await startSapSimulator({ auth: { basic: { user: 'RFC_USER', password: 'pw' } } });
+    const order = `${PO}/A_ProductionOrder_2('1000123')`;
+    const anonymous = await new SapClient(sim.url).get(order);
+    assert.equal(anonymous.status, 401);
+    assert.match(anonymous.headers.get('www-authenticate') ?? '', /^Basic realm=/);
+    assert.equal((await new SapClient(sim.url, basic('RFC_USER', 'wrong')).get(order)).status, 401);
+    const client = new SapClient(sim.url, basic('RFC_USER', 'pw'));
+    assert.equal((await client.get(order)).status, 200);
+    assert.equal((await client.fetchCsrf()).status, 200);
+    assert.equal((await client.release('1000123')).status, 200);
+  });
+});
+
+describe('sim: SAP ERP business behaviour', () => {
+  let sim: RunningSimulator;
+  let client: SapClient;
+  before(async () => {
+    sim = await startSapSimulator();
+  });
+  after(async () => {
+    await sim.close();
+  });
+  beforeEach(async () => {
+    await control(sim.url).reset();
+    client = new SapClient(sim.url);
+    await client.fetchCsrf();
+  });
+
+  it('reads a production order with $expand, ETag and 3-decimal strings', async () => {
+    const res = await client.get(`${PO}/A_ProductionOrder_2('1000123')?$expand=to_ProductionOrderOperation,to_ProductionOrderComponent`);
+    assert.equal(res.status, 200);
+    const d = res.body.d;
+    assert.equal(res.headers.get('etag'), d.__metadata.etag);
+    assert.match(d.__metadata.etag, /^W\/".+"$/);
+    assert.equal(d.TotalQuantity, '100.000');
+    assert.equal(d.ProductionUnit, 'ST');
+    assert.equal(d.OrderIsReleased, false);
+    assert.match(d.MfgOrderPlannedStartDate, /^\/Date\(\d+\)\/$/);
+    assert.deepEqual(d.to_ProductionOrderOperation.results.map((o: Record<string, string>) => [o.ManufacturingOrderOperation, o.WorkCenter]), [['0010', 'WC-CUT1'], ['0020', 'WC-ASSY1']]);
+    assert.equal(d.to_ProductionOrderOperation.results[0].OpErlstSchedldExecStrtTme, 'PT06H00M00S');
+    const [component] = d.to_ProductionOrderComponent.results;
+    assert.deepEqual(
+      [component.Material, component.RequiredQuantity, component.BaseUnit, component.StorageLocation, component.Reservation, component.ReservationItem],
+      ['RM-100-STEEL', '200.000', 'KG', '0001', '0000012345', '0001'],
+    );
+    const plain = await client.get(`${PO}/A_ProductionOrder_2('1000124')`);
+    assert.equal(plain.body.d.OrderIsReleased, true);
+    assert.ok(plain.body.d.to_ProductionOrderOperation.__deferred, 'navigation is deferred without $expand');
+    const missing = await client.get(`${PO}/A_ProductionOrder_2('9999999')`);
+    assert.equal(missing.status, 404);
+    assert.equal(missing.body.error.code, 'CO/004');
+  });
+
+  it('releases with If-Match: 428 without it, 412 when stale, idempotent once released', async () => {
+    const got = await client.get(`${PO}/A_ProductionOrder_2('1000123')`);
+    const etag = got.headers.get('etag') as string;
+    const release = `${PO}/ReleaseOrder?ManufacturingOrder='1000123'`;
+    const missing = await client.post(release, undefined);
+    assert.equal(missing.status, 428);
+    const stale = await client.post(release, undefined, { 'if-match': 'W/"0"' });
+    assert.equal(stale.status, 412);
+    const ok = await client.post(release, undefined, { 'if-match': etag });
+    assert.equal(ok.status, 200);
+    assert.equal(ok.body.d.OrderIsReleased, true);
+    const newEtag = ok.headers.get('etag');
+    assert.ok(newEtag && newEtag !== etag);
+    const again = await client.post(release, undefined, { 'if-match': etag });
+    assert.equal(again.status, 200);
+    assert.equal(again.headers.get('etag'), newEtag, 'unchanged');
+    const postings = await control(sim.url).postings();
+    assert.equal(postings.length, 1, 'the repeat release is not a posting');
+  });
+
+  it('validates confirmations: RU/505 unreleased, RU/100 unknown operation, SY/530 bad quantities', async () => {
+    const path = `${CONF}/ProdnOrdConf2`;
+    assert.equal((await client.post(path, confirmation())).body.error.code, 'RU/505');
+    await client.release('1000123');
+    const unknown = await client.post(path, confirmation({ OrderOperation: '0099' }));
+    assert.deepEqual([unknown.status, unknown.body.error.code], [400, 'RU/100']);
+    for (const bad of ['-1', '1.2345', 'abc']) {
+      const res = await client.post(path, confirmation({ ConfirmationYieldQuantity: bad }));
+      assert.deepEqual([res.status, res.body.error.code], [400, 'SY/530'], bad);
+    }
+    assert.equal((await client.post(path, confirmation({ ConfirmationYieldQuantity: 95 }))).body.error.code, 'SY/530', 'numbers are not decimal strings');
+    assert.equal((await control(sim.url).postings()).length, 1, 'only the release posted');
+  });
+
+  it('posts a confirmation once per ExternalSystemConfirmation', async () => {
+    await client.release('1000123');
+    const path = `${CONF}/ProdnOrdConf2`;
+    const first = await client.post(path, confirmation({ ExternalSystemConfirmation: 'MES-4711-0010-1' }));
+    assert.equal(first.status, 201, JSON.stringify(first.body));
+    assert.equal(first.body.d.ConfirmationGroup, '0000000123');
+    assert.equal(first.body.d.ConfirmationCount, '00000001');
+    assert.equal(first.body.d.ConfirmationYieldQuantity, '95.000');
+    assert.equal(first.body.d.ConfirmationScrapQuantity, '5.000');
+    const repeat = await client.post(path, confirmation({ ExternalSystemConfirmation: 'MES-4711-0010-1', ConfirmationYieldQuantity: '90' }));
+    assert.equal(repeat.status, 201);
+    assert.deepEqual(repeat.body, first.body);
+    const other = await client.post(path, confirmation({ ExternalSystemConfirmation: 'MES-4711-0010-2' }));
+    assert.equal(other.body.d.ConfirmationCount, '00000002');
+
+    const ctl = control(sim.url);
+    const confirmations = (await ctl.postings()).filter((e) => String(e.path).includes('ProdnOrdConf2'));
+    assert.equal(confirmations.length, 2);
+    const ledger = (await ctl.ledger()).filter((e) => e.key === 'MES-4711-0010-1');
+    assert.equal(ledger.length, 2);
+    assert.equal(ledger[1].replayOf, ledger[0].seq);
+    const found = await client.get(`${CONF}/ProdnOrdConf2?$filter=${encodeURIComponent("ExternalSystemConfirmation eq 'MES-4711-0010-1'")}`);
+    assert.equal(found.body.d.results.length, 1);
+  });
+
+  it('answers a repeated Repeatability-Request-ID with the first response, and 422 for another body', async () => {
+    const path = `${MDOC}/A_MaterialDocumentHeader`;
+    const headers = repeatHeaders('8c1d2e3f-0000-4000-8000-000000000001');
+    const first = await client.post(path, movement([steel('261', '12.5')]), headers);
+    assert.equal(first.status, 201);
+    assert.equal(first.body.d.MaterialDocument, '4900000001');
+    assert.equal(first.headers.get('repeatability-result'), 'accepted');
+    const repeat = await client.post(path, movement([steel('261', '12.5')]), headers);
+    assert.equal(repeat.status, 201);
+    assert.deepEqual(repeat.body, first.body);
+    const conflict = await client.post(path, movement([steel('261', '13')]), headers);
+    assert.equal(conflict.status, 422);
+    assert.equal((await client.stock('RM-100-STEEL'))['0001//01'], '487.500', 'stock moved once');
+    const ctl = control(sim.url);
+    assert.equal((await ctl.postings()).length, 1);
+    const ledger = await ctl.ledger();
+    assert.equal(ledger.length, 3);
+    assert.equal(ledger[1].replayOf, ledger[0].seq);
+    assert.equal(ledger[0].key, headers['repeatability-request-id']);
+    const noDate = await client.post(path, movement([steel('262', '1')]), { 'repeatability-request-id': 'x-1' });
+    assert.equal(noDate.status, 400, 'Repeatability-First-Sent is required with the id');
+  });
+
+  it('ignoreRepeatability posts both the repeated key and the repeated ExternalSystemConfirmation twice', async () => {
+    const ctl = control(sim.url);
+    assert.equal((await ctl.config({ ignoreRepeatability: true })).ignoreRepeatability, true);
+    try {
+      await client.release('1000123');
+      const headers = repeatHeaders('rr-twice');
+      const a = await client.post(`${MDOC}/A_MaterialDocumentHeader`, movement([steel('261', '1')]), headers);
+      const b = await client.post(`${MDOC}/A_MaterialDocumentHeader`, movement([steel('261', '1')]), headers);
+      assert.deepEqual([a.body.d.MaterialDocument, b.body.d.MaterialDocument], ['4900000001', '4900000002']);
+      const c1 = await client.post(`${CONF}/ProdnOrdConf2`, confirmation({ ExternalSystemConfirmation: 'ESC-1' }));
+      const c2 = await client.post(`${CONF}/ProdnOrdConf2`, confirmation({ ExternalSystemConfirmation: 'ESC-1' }));
+      assert.deepEqual([c1.body.d.ConfirmationCount, c2.body.d.ConfirmationCount], ['00000001', '00000002']);
+      assert.equal((await ctl.postings()).length, 5);
+    } finally {
+      await ctl.config({ ignoreRepeatability: false });
+    }
+  });
+
+  it('the ignoreRepeatability start option has the same effect', async () => {
+    const other = await startSapSimulator({ ignoreRepeatability: true });
+    try {
+      const c = new SapClient(other.url);
+      await c.fetchCsrf();
+      const headers = repeatHeaders('rr-opt');
+      await c.post(`${MDOC}/A_MaterialDocumentHeader`, movement([steel('262', '1')]), headers);
+      await c.post(`${MDOC}/A_MaterialDocumentHeader`, movement([steel('262', '1')]), headers);
+      assert.equal((await control(other.url).postings()).length, 2);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('goods movements 261/262/101/311/344/343 change stock; a deficit is M7/021 and changes nothing', async () => {
+    const post = (body: unknown) => client.post(`${MDOC}/A_MaterialDocumentHeader`, body);
+    assert.equal((await post(movement([steel('261', '12.500', { ManufacturingOrder: '1000123', Reservation: '0000012345', ReservationItem: '0001' })]))).status, 201);
+    assert.equal((await client.stock('RM-100-STEEL'))['0001//01'], '487.500');
+    await post(movement([steel('262', '2.5')]));
+    assert.equal((await client.stock('RM-100-STEEL'))['0001//01'], '490.000');
+    await post(movement([steel('311', '90', { IssuingOrReceivingStorageLoc: '0002' })], '04'));
+    await post(movement([steel('344', '40')], '04'));
+    let stock = await client.stock('RM-100-STEEL');
+    assert.deepEqual(stock, { '0001//01': '360.000', '0002//01': '90.000', '0001//07': '40.000' });
+    await post(movement([steel('343', '15')], '04'));
+    assert.equal((await client.stock('RM-100-STEEL'))['0001//07'], '25.000');
+    const receipt = await post(movement([{ Material: 'FG-4712', GoodsMovementType: '101', EntryUnit: 'ST', QuantityInEntryUnit: '50', ManufacturingOrder: '1000124' }], '02'));
+    assert.equal(receipt.body.d.to_MaterialDocumentItem.results[0].QuantityInEntryUnit, '50.000');
+    assert.equal((await client.stock('FG-4712'))['0001//01'], '50.000');
+
+    const deficit = await post(movement([steel('262', '1'), steel('261', '1000')]));
+    assert.equal(deficit.status, 400);
+    assert.equal(deficit.body.error.code, 'M7/021');
+    assert.equal(deficit.body.error.message.value, 'Deficit of SL Unrestricted-use 624.000 KG : RM-100-STEEL P100 0001');
+    stock = await client.stock('RM-100-STEEL');
+    assert.equal(stock['0001//01'], '375.000', 'the first item of a failed document did not post either');
+    const unknownType = await post(movement([steel('999', '1')]));
+    assert.deepEqual([unknownType.status, unknownType.body.error.code], [400, 'M7/001']);
+    const docs = (await control(sim.url).postings()).map((e) => (e.response as { d: { MaterialDocument: string } }).d.MaterialDocument);
+    assert.deepEqual(docs, ['4900000001', '4900000002', '4900000003', '4900000004', '4900000005', '4900000006']);
+  });
+
+  it('a usage decision moves the lot out of quality stock, once', async () => {
+    const lot = await client.get(`${INSP}/A_InspectionLot('010000000123')`);
+    assert.equal(lot.status, 200);
+    assert.deepEqual(
+      [lot.body.d.Material, lot.body.d.Batch, lot.body.d.InspectionLotQuantity, lot.body.d.InspectionLotQuantityUnit, lot.body.d.InspLotUsageDecisionCode],
+      ['FG-4711', 'L2026-1126-01', '100.000', 'ST', ''],
+    );
+    assert.deepEqual(await client.stock('FG-4711'), { '0001/L2026-1126-01/02': '100.000' });
+    const decision = { InspectionLot: '010000000123', InspLotUsageDecisionCode: 'A', InspLotUsgeDcsnCodeGroup: 'QM01', InspLotUsageDecisionValuation: 'A', InspLotUsageDecidedBy: 'QM-USER1', InspLotUsageDecidedOn: '/Date(1795651200000)/' };
+    const accepted = await client.post(`${INSP}/A_InspLotUsageDecision`, decision);
+    assert.equal(accepted.status, 201, JSON.stringify(accepted.body));
+    assert.deepEqual(await client.stock('FG-4711'), { '0001/L2026-1126-01/02': '0.000', '0001/L2026-1126-01/01': '100.000' });
+    assert.equal((await client.get(`${INSP}/A_InspectionLot('010000000123')`)).body.d.InspLotUsageDecisionCode, 'A');
+    const second = await client.post(`${INSP}/A_InspLotUsageDecision`, { ...decision, InspLotUsageDecisionCode: 'R' });
+    assert.deepEqual([second.status, second.body.error.code], [400, 'QA/101']);
+
+    await control(sim.url).reset();
+    const rejected = await client.post(`${INSP}/A_InspLotUsageDecision`, { ...decision, InspLotUsageDecisionCode: 'R2', InspLotUsageDecisionValuation: 'R' });
+    assert.equal(rejected.status, 201);
+    assert.deepEqual(await client.stock('FG-4711'), { '0001/L2026-1126-01/02': '0.000', '0001/L2026-1126-01/07': '100.000' });
+  });
+
+  it('reset restores seed data and empties the ledger', async () => {
+    await client.release('1000123');
+    await client.post(`${MDOC}/A_MaterialDocumentHeader`, movement([steel('261', '100')]));
+    const ctl = control(sim.url);
+    assert.equal((await ctl.ledger()).length, 2);
+    await ctl.reset();
+    assert.deepEqual(await ctl.ledger(), []);
+    assert.equal((await client.stock('RM-100-STEEL'))['0001//01'], '500.000');
+    assert.equal((await client.get(`${PO}/A_ProductionOrder_2('1000123')`)).body.d.OrderIsReleased, false);
+    const doc = await client.post(`${MDOC}/A_MaterialDocumentHeader`, movement([steel('261', '1')]));
+    assert.equal(doc.body.d.MaterialDocument, '4900000001');
+  });
+
+  it('rejects bodies over the size limit with 413', async () => {
+    const res = await call(`${sim.url}${MDOC}/A_MaterialDocumentHeader`, jsonInit('POST', { pad: 'x'.repeat(1_100_000) }));
+    assert.equal(res.status, 413);
+  });
+});
