@@ -67,6 +67,19 @@ describe('plantsync-request node against the SAP simulator', function () {
     assert.equal(await postings(), 1);
   });
 
+  it('applies the plant overrides of the endpoint: a reason code mapped without code', async () => {
+    await load({}, 'secret', { overrides: JSON.stringify({ valueMaps: { varianceReason: { toVendor: { BURR: 'SCR2' } } } }) });
+    const event = createEvent({
+      type: 'mfg.operation.completed.v2', source: '/plants/P100/mes', siteid: 'P100',
+      data: { orderId: '1000124', operationId: '0010', workCenter: 'WC-PACK1', site: 'P100', actualStart: '2026-11-26T14:00:00Z', actualEnd: '2026-11-26T14:05:00Z', yield: { value: 48, uom: 'EA' }, scrap: { value: 2, uom: 'EA' }, varianceReason: { code: 'BURR' }, confirmationType: 'Partial' },
+    });
+    const got = await call(event);
+    assert.equal(got.node.id, 'out', JSON.stringify(got.msg.error));
+    const [posting] = (await (await fetch(`${sim.url}/__sim/postings`)).json()) as { body: { VarianceReasonCode: string; ConfirmationYieldQuantity: string } }[];
+    assert.equal(posting.body.VarianceReasonCode, 'SCR2');
+    assert.equal(posting.body.ConfirmationYieldQuantity, '48.000');
+  });
+
   it('reads a production order into canonical data', async () => {
     await load({ operation: 'readProductionOrder', params: 'payload', paramsType: 'msg' });
     const got = await call({ orderId: '1000124' });
