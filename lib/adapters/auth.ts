@@ -87,8 +87,10 @@ export class OAuth2ClientCredentials implements AuthProvider {
 
   constructor(private readonly options: OAuth2ClientCredentialsOptions) {
     this.now = options.now ?? Date.now;
-    // Token requests are rare: no keep-alive, just the TLS material.
-    this.agent = options.tls ? createAgent({ secure: true, keepAlive: false, tls: options.tls }) : undefined;
+    // Token requests are rare: no keep-alive, just the TLS material — and only for an https token URL
+    // (an https agent on an http URL is refused by Node).
+    const secure = /^https:/i.test(options.tokenUrl);
+    this.agent = options.tls && secure ? createAgent({ secure: true, keepAlive: false, tls: options.tls }) : undefined;
   }
 
   async apply(headers: RequestHeaders): Promise<void> {
