@@ -16,6 +16,8 @@ case "$leg" in
   node20)
     node_red_major=4
     work="$repo"
+    # Native modules build against the system Node's own headers (no download of headers).
+    if [ -f /usr/include/node/node.h ]; then export npm_config_nodedir=/usr; fi
     ;;
   node22)
     node_red_major=5

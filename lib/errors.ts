@@ -26,7 +26,8 @@ export type ErrorCode =
   | 'STORE_CLOSED'
   | 'NOT_FOUND'
   | 'IN_FLIGHT'
-  | 'NO_CLAIM';
+  | 'NO_CLAIM'
+  | 'RESPONSE_MAPPING_ERROR';
 
 export class PlantSyncError extends Error {
   readonly code: ErrorCode;

@@ -34,7 +34,22 @@ export async function callWrite(client: EndpointClient, profile: MappingProfile,
   const operation = operationFor(profile, event.type);
   const request = await operation.toVendor(event);
   const response = await client.send(toSend(request, event.correlationid));
-  return { operation: operation.name, status: response.status, attempts: response.attempts, result: await operation.fromVendorResponse(response.body) };
+  return { operation: operation.name, status: response.status, attempts: response.attempts, result: await mapResponse(operation.name, response.body, () => operation.fromVendorResponse(response.body)) };
+}
+
+/**
+ * The target answered (a write is posted) but its answer does not map: a distinct, permanent
+ * error carrying the raw answer, so nobody reads it as "nothing was sent".
+ */
+async function mapResponse<R>(operation: string, body: unknown, map: () => Promise<R>): Promise<R> {
+  try {
+    return await map();
+  } catch (err) {
+    const message = `${operation}: the target answered, but its answer does not map: ${(err as Error).message}`;
+    const error = new PlantSyncError('RESPONSE_MAPPING_ERROR', message, (err as { details?: PlantSyncError['details'] }).details ?? []);
+    (error as PlantSyncError & { response?: unknown }).response = body;
+    throw error;
+  }
 }
 
 /** Reads from a target with a named read operation (production order, stock, lot) into canonical data. */
@@ -43,5 +58,5 @@ export async function callRead(client: EndpointClient, profile: MappingProfile, 
   if (operation.kind !== 'read') throw new PlantSyncError('CONFIG_ERROR', `${name} is not a read operation of ${profile.name}`);
   const request = await operation.toVendor(params);
   const response = await client.send(toSend(request, correlationId));
-  return { operation: operation.name, status: response.status, attempts: response.attempts, result: await operation.fromVendorResponse(response.body) };
+  return { operation: operation.name, status: response.status, attempts: response.attempts, result: await mapResponse(operation.name, response.body, () => operation.fromVendorResponse(response.body)) };
 }

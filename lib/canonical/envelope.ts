@@ -3,6 +3,7 @@ import { dataSchemaUri, familyOf, parseEventType } from './catalogue';
 import type { CanonicalEvent, EventDataByType, EventType } from './events';
 import { getByPointer } from './json-pointer';
 import { contentHash } from './stable-json';
+import { toCurrentVersion } from './upcasters';
 
 export interface CreateEventOptions<K extends string, T> {
   type: K;
@@ -69,11 +70,13 @@ export function defaultSubject(event: Pick<CanonicalEvent, 'type' | 'data'>): st
 
 /**
  * A deterministic business key: `<family>:<value>:<value>...` from the catalogue's key fields, or
- * `<family>:<subject>:<hash of data>` for families whose facts have no natural key (a retried
- * producer re-sends the same data and so the same key). The version is left out on purpose: an
- * upcast v1 event and its v2 twin are the same business fact.
+ * `<family>:<subject>:<hash of data and time>` for families whose facts have no natural key: a
+ * redelivered or re-sent event (same data, same source time) gets the same key, while two real
+ * goods issues of the same quantity at different times stay two facts. The version is left out
+ * and the hash is taken of the current version's data: an upcast v1 event and its v2 twin are the
+ * same business fact and get the same key.
  */
-export function deriveIdempotencyKey(event: Pick<CanonicalEvent, 'type' | 'data' | 'subject'>): string {
+export function deriveIdempotencyKey(event: Pick<CanonicalEvent, 'type' | 'data' | 'subject'> & { time?: string }): string {
   const parsed = parseEventType(event.type);
   const familyName = parsed ? parsed.family : String(event.type);
   const family = familyOf(event.type);
@@ -84,7 +87,8 @@ export function deriveIdempotencyKey(event: Pick<CanonicalEvent, 'type' | 'data'
     });
     return [familyName, ...parts].join(':');
   }
-  return `${familyName}:${event.subject}:${contentHash(event.data).slice(0, 32)}`;
+  const current = toCurrentVersion(event as CanonicalEvent);
+  return `${familyName}:${event.subject}:${contentHash({ data: current.data, time: event.time }).slice(0, 32)}`;
 }
 
 /** Keeps `:` unambiguous as the key separator whatever the identifiers contain. */

@@ -27,3 +27,18 @@ function operationCompletedV1toV2(event: CanonicalEvent): CanonicalEvent {
 export const UPCASTERS: ReadonlyMap<string, Upcaster> = new Map<string, Upcaster>([
   ['mfg.operation.completed.v1', operationCompletedV1toV2],
 ]);
+
+/**
+ * The event in its family's current version (a chain of upcasters; an event already current, or
+ * of a type without upcasters, comes back as it is). Used wherever two versions of one business
+ * fact must compare equal: idempotency keys and payload hashes.
+ */
+export function toCurrentVersion(event: CanonicalEvent): CanonicalEvent {
+  let current = event;
+  for (let i = 0; i < 16; i++) {
+    const up = UPCASTERS.get(current.type);
+    if (!up) return current;
+    current = up(current);
+  }
+  return current;
+}

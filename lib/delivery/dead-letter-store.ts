@@ -206,8 +206,9 @@ export class DeadLetterStore {
     });
   }
 
+  /** Deletes the selected records; like every selector, parked ones only unless `status` says otherwise. */
   purge(selector: DeadLetterSelector = {}): Promise<number> {
-    const { where, params } = whereClause({ status: 'any', ...selector });
+    const { where, params } = whereClause(selector);
     return this.commits.run(() => this.db.prepare(`DELETE FROM dead_letters ${where}`).run(...params).changes);
   }
 

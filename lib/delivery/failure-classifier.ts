@@ -52,7 +52,9 @@ const PERMANENT_CODES = new Set([
   // PlantSync: the event or the configuration is wrong, or another holder owns the key
   'INVALID_JSON', 'PAYLOAD_TOO_LARGE', 'NOT_AN_EVENT', 'UNKNOWN_EVENT_TYPE', 'UNKNOWN_EVENT_VERSION',
   'RETIRED_EVENT_VERSION', 'SCHEMA_INVALID', 'UPCAST_FAILED', 'INVALID_INPUT', 'CONFIG_ERROR',
-  'NOT_FOUND', 'LEASE_LOST',
+  'NOT_FOUND', 'LEASE_LOST', 'NO_CLAIM',
+  // mapping: the event cannot be expressed for the target, or its answer cannot be read; a retry maps the same way
+  'MAPPING_ERROR', 'RESPONSE_MAPPING_ERROR',
   // undici: the request itself is malformed or unsupported
   'UND_ERR_INVALID_ARG', 'UND_ERR_INVALID_RETURN_VALUE', 'UND_ERR_NOT_SUPPORTED',
   'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH', 'UND_ERR_RESPONSE_EXCEEDED_MAX_SIZE', 'UND_ERR_HEADERS_OVERFLOW',

@@ -380,6 +380,9 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    // A completion queued just before a redeploy must still land, or the posting would be repeated after the lease.
+    await this.claims?.drain();
+    await this.completions?.drain();
     this.closed = true;
     await this.pool.end();
   }

@@ -15,6 +15,7 @@ interface Waiting<I, O> {
 export class MicroBatcher<I, O> {
   private waiting: Waiting<I, O>[] = [];
   private scheduled = false;
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(
     private readonly batch: (items: I[]) => Promise<O[]>,
@@ -41,10 +42,18 @@ export class MicroBatcher<I, O> {
     for (let i = 0; i < all.length; i += size) {
       const chunk = all.slice(i, i + size);
       const done = chunk.length === 1 ? this.single(chunk[0].item).then((o) => [o]) : this.batch(chunk.map((w) => w.item));
-      done.then(
+      const settled = done.then(
         (outs) => chunk.forEach((w, n) => w.resolve(outs[n])),
         (err: unknown) => chunk.forEach((w) => w.reject(err)),
       );
+      this.inFlight.add(settled);
+      void settled.finally(() => this.inFlight.delete(settled));
     }
+  }
+
+  /** Sends what is queued now and waits for every batch under way (before closing the connection). */
+  async drain(): Promise<void> {
+    if (this.waiting.length > 0) this.flush();
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 }

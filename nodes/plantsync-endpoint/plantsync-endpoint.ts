@@ -54,7 +54,9 @@ export = function register(RED: NodeAPI): void {
       try {
         overrides = JSON.parse(config.overrides) as Record<string, unknown>;
       } catch (err) {
-        this.error(RED._('plantsync-endpoint.errors.overrides', { message: (err as Error).message }));
+        // Posting with the profile's defaults instead of the plant's codes would be silently wrong.
+        this.configError = `the plant overrides are not valid JSON: ${(err as Error).message}`;
+        this.error(this.configError);
       }
     }
 

@@ -43,6 +43,12 @@ export = function register(RED: NodeAPI): void {
     this.on('input', (msg: PlantSyncMessage, send, done) => {
       const run = async () => {
         const claim = meta(msg).idempotency;
+        if (!claim && action !== 'complete') {
+          // A failure before the guard claimed anything (for example IN_FLIGHT): nothing to settle, pass it on to the dead letters.
+          send(msg);
+          done();
+          return;
+        }
         if (!claim) throw new PlantSyncError('NO_CLAIM', 'this message carries no idempotency claim: wire it from a plantsync-idempotency node');
         if (claim.status !== 'claimed' || claim.settled) {
           // Duplicates and conflicts hold no claim; an already settled one is left alone.

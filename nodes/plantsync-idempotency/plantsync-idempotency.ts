@@ -1,6 +1,7 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { isCanonicalEvent } from '../../lib/canonical/envelope';
 import { contentHash } from '../../lib/canonical/stable-json';
+import { toCurrentVersion } from '../../lib/canonical/upcasters';
 import { PlantSyncError } from '../../lib/errors';
 import { failMessage } from '../shared/fail';
 import { meta, type PlantSyncMessage } from '../shared/plantsync-meta';
@@ -29,9 +30,12 @@ function defaultKey(payload: unknown): string {
   ]);
 }
 
-/** The business payload the key stands for: an event's data (its id and time differ per delivery), else the payload. */
+/**
+ * The business payload the key stands for: an event's data in its current version (its id
+ * differs per delivery, and a v1 event and its upcast v2 twin are one fact), else the payload.
+ */
 function payloadHash(payload: unknown): string {
-  return contentHash(isCanonicalEvent(payload) ? payload.data : payload);
+  return contentHash(isCanonicalEvent(payload) ? toCurrentVersion(payload).data : payload);
 }
 
 export = function register(RED: NodeAPI): void {

@@ -33,10 +33,11 @@ export = function register(RED: NodeAPI): void {
     let profile: MappingProfile | undefined;
     try {
       // Compiled once per deploy with the plant's overrides; a broken override is a config error now, not per message.
-      if (endpoint) profile = createProfile(PROFILES[endpoint.profileName], endpoint.overrides as ProfileOverrides);
+      if (endpoint && !endpoint.configError) profile = createProfile(PROFILES[endpoint.profileName], endpoint.overrides as ProfileOverrides);
     } catch (err) {
       this.error(`PlantSync endpoint profile: ${(err as Error).message}`);
     }
+    const unusable = endpoint?.configError;
     if (!endpoint) this.status(STATUS.failed(RED._('plantsync-request.status.noEndpoint')));
 
     const label = () => {
@@ -46,7 +47,7 @@ export = function register(RED: NodeAPI): void {
 
     this.on('input', (msg: PlantSyncMessage, send, done) => {
       const run = async (): Promise<CallResult> => {
-        if (!endpoint || !profile) throw new PlantSyncError('CONFIG_ERROR', 'no usable PlantSync endpoint configured');
+        if (!endpoint || !profile) throw new PlantSyncError('CONFIG_ERROR', unusable ?? 'no usable PlantSync endpoint configured');
         if (operation !== 'auto') {
           const params = await evaluateProperty(RED, this, config.params || 'payload', config.paramsType || 'msg', msg);
           if (params === null || typeof params !== 'object') {

@@ -50,7 +50,11 @@ export = function register(RED: NodeAPI): void {
     purgeTimer.unref();
 
     this.idempotency = () => {
-      idem ??= openIdempotencyStore(spec());
+      // A failed open (database down at deploy) is not kept: the next message tries again.
+      idem ??= openIdempotencyStore(spec()).catch((err: unknown) => {
+        idem = undefined;
+        throw err;
+      });
       return idem;
     };
     // Dead letters stay in the local SQLite file (next to the idempotency data when that is SQLite).

@@ -31,7 +31,13 @@ export = function register(RED: NodeAPI): void {
     const counts = () => `${labelValid} ${valid} · ${labelInvalid} ${invalid}`;
 
     this.on('input', (msg, send, done) => {
-      const input = RED.util.getMessageProperty(msg, property);
+      let input: unknown;
+      try {
+        input = RED.util.getMessageProperty(msg, property);
+      } catch (err) {
+        failMessage(msg, new PlantSyncError('CONFIG_ERROR', `cannot read msg.${property}: ${(err as Error).message}`), done);
+        return;
+      }
       const parsed = parseEventInput(input, maxBytes);
       const result = parsed.ok ? registry.validate(parsed.value, options) : { valid: false as const, ...parsed };
       if (result.valid) {

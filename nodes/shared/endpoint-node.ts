@@ -16,4 +16,6 @@ export interface PlantSyncEndpointNode extends Node<EndpointCredentials> {
   /** Value-map and unit overrides of this plant (JSON from the editor), applied on top of the profile. */
   overrides: Record<string, unknown>;
   role: string;
+  /** Why the endpoint cannot be used (broken overrides), reported per message as CONFIG_ERROR. */
+  configError?: string;
 }

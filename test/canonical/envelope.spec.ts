@@ -58,15 +58,26 @@ describe('canonical envelope: createEvent', () => {
     assert.equal(a.idempotencykey, b.idempotencykey);
   });
 
-  it('hashes the data for facts without a natural key: key order does not matter, content does', () => {
+  it('hashes data and source time for facts without a natural key: key order does not matter, content and time do', () => {
     const reordered = JSON.parse(stableStringify(completed)) as OperationCompletedV2Data;
-    const a = createEvent({ type: 'mfg.operation.completed.v2', source: '/s', data: completed });
-    const b = createEvent({ type: 'mfg.operation.completed.v2', source: '/s', data: reordered });
-    const c = createEvent({ type: 'mfg.operation.completed.v2', source: '/s', data: { ...completed, yield: { value: 96, uom: 'EA' } } });
+    const time = '2026-11-26T07:30:05Z';
+    const a = createEvent({ type: 'mfg.operation.completed.v2', source: '/s', time, data: completed });
+    const b = createEvent({ type: 'mfg.operation.completed.v2', source: '/s', time, data: reordered });
+    const c = createEvent({ type: 'mfg.operation.completed.v2', source: '/s', time, data: { ...completed, yield: { value: 96, uom: 'EA' } } });
+    const later = createEvent({ type: 'mfg.operation.completed.v2', source: '/s', time: '2026-11-26T14:00:00Z', data: completed });
     assert.equal(a.idempotencykey, b.idempotencykey);
     assert.notEqual(a.idempotencykey, c.idempotencykey);
+    assert.notEqual(a.idempotencykey, later.idempotencykey, 'the same quantity confirmed again later is another fact');
     assert.match(a.idempotencykey!, /^mfg\.operation\.completed:1000123:[0-9a-f]{32}$/);
     assert.equal(deriveIdempotencyKey(a), a.idempotencykey);
+  });
+
+  it('gives a v1 event and its v2 twin the same key', () => {
+    const { confirmationType, ...rest } = completed;
+    const time = '2026-11-26T07:30:05Z';
+    const v1 = createEvent({ type: 'mfg.operation.completed.v1', source: '/s', time, data: { ...rest, final: confirmationType === 'Final' } });
+    const v2 = createEvent({ type: 'mfg.operation.completed.v2', source: '/s', time, data: completed });
+    assert.equal(v1.idempotencykey, v2.idempotencykey);
   });
 
   it('keeps explicit subject, key, time, sequence and extension attributes', () => {

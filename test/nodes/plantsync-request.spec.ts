@@ -80,6 +80,14 @@ describe('plantsync-request node against the SAP simulator', function () {
     assert.equal(posting.body.ConfirmationYieldQuantity, '48.000');
   });
 
+  it('refuses to post with the profile defaults when the plant overrides are broken', async () => {
+    await load({}, 'secret', { overrides: '{"valueMaps": {' });
+    const got = await call(consumed());
+    assert.equal((got.msg.error as { code: string }).code, 'CONFIG_ERROR');
+    assert.match((got.msg._error as { message: string }).message, /overrides are not valid JSON/);
+    assert.equal(await postings(), 0);
+  });
+
   it('reads a production order into canonical data', async () => {
     await load({ operation: 'readProductionOrder', params: 'payload', paramsType: 'msg' });
     const got = await call({ orderId: '1000124' });
