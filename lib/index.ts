@@ -21,3 +21,6 @@ export * from './idempotency/postgres-store';
 export * from './idempotency/open-store';
 export * from './mapping';
 export * from './adapters';
+// The RabbitMQ transport as a namespace: its TransportError (broker failures) would clash with the
+// adapters' HTTP TransportError.
+export * as transport from './transport';

@@ -1,0 +1,213 @@
+/**
+ * A private RabbitMQ node for tests and benches: Debian's rabbitmq-server with every path in a
+ * fresh temp folder, AMQP, distribution and epmd ports chosen free on loopback, and an epmd of our
+ * own (a child process we hold the PID of), so nothing touches a system broker or epmd.
+ *
+ * `stopBroker()` / `startBroker()` stop and start the SAME node with the same data folder, so
+ * durable queues and persistent messages survive (the fault tests). `stop()` ends everything and
+ * removes the folder. A watchdog shell kills our beam and epmd if this process dies without
+ * cleaning up (SIGKILL, crash), and an exit hook does the same synchronously.
+ *
+ * The binaries under /usr/lib/rabbitmq/bin are called directly: the /usr/sbin wrappers switch to
+ * the rabbitmq user through `su`, which drops our environment. As root that works as long as
+ * HOME (the Erlang cookie) and the paths are writable.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { freePort } from './node-red-process';
+
+const run = promisify(execFile);
+const BIN = fs.existsSync('/usr/lib/rabbitmq/bin/rabbitmq-server') ? '/usr/lib/rabbitmq/bin' : '/usr/sbin';
+const START_TIMEOUT_S = 60;
+const STOP_TIMEOUT_MS = 30000;
+
+export interface RabbitServer {
+  /** `amqp://guest:guest@127.0.0.1:<port>` */
+  url: string;
+  port: number;
+  nodeName: string;
+  dir: string;
+  /** Runs rabbitmqctl against this node; resolves with stdout. */
+  ctl(args: string[], timeoutMs?: number): Promise<string>;
+  /** Stops the node (waits until its OS process has exited), keeping its data. */
+  stopBroker(): Promise<void>;
+  /** Starts the stopped node again on the same ports and data. */
+  startBroker(): Promise<void>;
+  restart(): Promise<void>;
+  /** Stops the node and our epmd, removes the folder. */
+  stop(): Promise<void>;
+}
+
+function brokerEnv(dir: string, nodeName: string, port: number, distPort: number, epmdPort: number): NodeJS.ProcessEnv {
+  const loopbackDist = '-kernel inet_dist_use_interface {127,0,0,1}';
+  return {
+    ...process.env,
+    HOME: dir,
+    RABBITMQ_MNESIA_BASE: path.join(dir, 'mnesia'),
+    RABBITMQ_LOG_BASE: path.join(dir, 'log'),
+    RABBITMQ_PID_FILE: path.join(dir, 'rabbit.pid'),
+    RABBITMQ_CONFIG_FILE: path.join(dir, 'rabbitmq'),
+    RABBITMQ_ADVANCED_CONFIG_FILE: path.join(dir, 'advanced.config'),
+    RABBITMQ_CONF_ENV_FILE: path.join(dir, 'rabbitmq-env.conf'),
+    RABBITMQ_ENABLED_PLUGINS_FILE: path.join(dir, 'enabled_plugins'),
+    RABBITMQ_NODENAME: nodeName,
+    RABBITMQ_NODE_PORT: String(port),
+    RABBITMQ_DIST_PORT: String(distPort),
+    RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: loopbackDist,
+    RABBITMQ_CTL_ERL_ARGS: loopbackDist,
+    ERL_EPMD_ADDRESS: '127.0.0.1',
+    ERL_EPMD_PORT: String(epmdPort),
+  };
+}
+
+function readPid(file: string): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(file, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitGone(pid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  return !alive(pid);
+}
+
+/** Starts a private node; resolves once it accepts AMQP connections. */
+export async function startRabbit(): Promise<RabbitServer> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plantsync-rabbit-'));
+  fs.writeFileSync(path.join(dir, 'enabled_plugins'), '[].\n');
+  // A temp file system may be small: the default 50 MB disk alarm must not block publishers.
+  fs.writeFileSync(path.join(dir, 'rabbitmq.conf'), 'disk_free_limit.absolute = 1MB\nlog.console = false\nlog.file.level = warning\n');
+  const [port, distPort, epmdPort] = [await freePort(), await freePort(), await freePort()];
+  const nodeName = `plantsync-${process.pid}-${Math.random().toString(36).slice(2, 8)}@localhost`;
+  const env = brokerEnv(dir, nodeName, port, distPort, epmdPort);
+  const pidFile = env.RABBITMQ_PID_FILE as string;
+
+  // Our own epmd, as a child we hold the PID of; the node finds it on ERL_EPMD_PORT.
+  const epmd: ChildProcess = spawn('epmd', ['-port', String(epmdPort), '-address', '127.0.0.1'], { env, stdio: 'ignore' });
+  epmd.unref();
+  await new Promise((r) => setTimeout(r, 100));
+
+  // Watchdog: if this process dies without stop(), kill our beam and epmd.
+  const watchdogScript =
+    `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; ` +
+    `p=$(cat '${pidFile}' 2>/dev/null); [ -n "$p" ] && kill -9 "$p" 2>/dev/null; kill ${epmd.pid} 2>/dev/null; rm -rf '${dir}'`;
+  const watchdog = spawn('sh', ['-c', watchdogScript], { detached: true, stdio: 'ignore' });
+  watchdog.unref();
+
+  const ctl = async (args: string[], timeoutMs = START_TIMEOUT_S * 1000): Promise<string> => {
+    const { stdout } = await run(path.join(BIN, 'rabbitmqctl'), ['-n', nodeName, ...args], { env, timeout: timeoutMs, cwd: dir });
+    return stdout;
+  };
+
+  let brokerPid: number | undefined;
+  const startBroker = async (): Promise<void> => {
+    const log = path.join(dir, `start-${Date.now()}.log`);
+    const out = fs.openSync(log, 'a');
+    // -detached forks beam and returns; the pid file tells us which process it is.
+    const child = spawn(path.join(BIN, 'rabbitmq-server'), ['-detached'], { env, cwd: dir, stdio: ['ignore', out, out] });
+    await new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    fs.closeSync(out);
+    try {
+      await ctl(['wait', pidFile, '--timeout', String(START_TIMEOUT_S)]);
+      await ctl(['await_startup', '--timeout', String(START_TIMEOUT_S)]);
+    } catch (err) {
+      const text = fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '';
+      throw new Error(`RabbitMQ did not start: ${(err as Error).message}\n${text}`, { cause: err });
+    }
+    brokerPid = readPid(pidFile);
+  };
+
+  const stopBroker = async (): Promise<void> => {
+    const pid = brokerPid ?? readPid(pidFile);
+    if (pid === undefined || !alive(pid)) return;
+    // `stop <pidfile>` returns only once the OS process has exited.
+    await ctl(['stop', pidFile], STOP_TIMEOUT_MS).catch(() => undefined);
+    if (!(await waitGone(pid, STOP_TIMEOUT_MS))) {
+      process.kill(pid, 'SIGKILL');
+      await waitGone(pid, 5000);
+    }
+    brokerPid = undefined;
+  };
+
+  let stopped = false;
+  const killSync = () => {
+    const pid = brokerPid ?? readPid(pidFile);
+    if (pid !== undefined && alive(pid)) process.kill(pid, 'SIGKILL');
+    if (epmd.pid !== undefined && alive(epmd.pid)) process.kill(epmd.pid, 'SIGTERM');
+    if (watchdog.pid !== undefined && alive(watchdog.pid)) process.kill(watchdog.pid, 'SIGTERM');
+  };
+  process.once('exit', () => {
+    if (!stopped) killSync();
+  });
+
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    await stopBroker();
+    killSync();
+    if (epmd.pid !== undefined) await waitGone(epmd.pid, 5000);
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+
+  try {
+    await startBroker();
+  } catch (err) {
+    await stop().catch(() => undefined);
+    throw err;
+  }
+  return {
+    url: `amqp://guest:guest@127.0.0.1:${port}`,
+    port,
+    nodeName,
+    dir,
+    ctl,
+    stopBroker,
+    startBroker,
+    restart: async () => {
+      await stopBroker();
+      await startBroker();
+    },
+    stop,
+  };
+}
+
+let shared: Promise<RabbitServer> | undefined;
+
+/** One node per mocha run, started on first use and stopped by the root after hook. */
+export function sharedRabbit(): Promise<RabbitServer> {
+  shared ??= startRabbit();
+  return shared;
+}
+
+if (typeof after === 'function') {
+  after(async function () {
+    this.timeout(60000);
+    if (!shared) return;
+    const server = await shared.catch(() => undefined);
+    shared = undefined;
+    await server?.stop();
+  });
+}
+
+let counter = 0;
+/** A unique name (queue, group, exchange) for one test's isolation. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${process.pid}-${++counter}-${Math.random().toString(36).slice(2, 6)}`;
+}
