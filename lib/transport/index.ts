@@ -6,3 +6,4 @@ export * from './publisher';
 export * from './replay';
 export * from './topology';
 export * from './transport-error';
+export * from './local-bus';
