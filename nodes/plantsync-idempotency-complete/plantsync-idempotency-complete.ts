@@ -2,7 +2,8 @@ import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { classifyFailure } from '../../lib/delivery/failure-classifier';
 import { PlantSyncError } from '../../lib/errors';
 import { failMessage } from '../shared/fail';
-import { meta, type PlantSyncMessage } from '../shared/plantsync-meta';
+import { deliveryOf, settleDeliveryOf } from '../shared/delivery';
+import { meta, type ClaimInfo, type PlantSyncMessage } from '../shared/plantsync-meta';
 import { CounterStatus, STATUS } from '../shared/status';
 import type { PlantSyncStoreNode } from '../shared/store-node';
 import { evaluateProperty } from '../shared/typed-input';
@@ -33,6 +34,18 @@ function isPermanent(error: ReturnType<typeof errorOf>): boolean {
   return classifyFailure({ ...error, statusCode: error.status }).class === 'permanent';
 }
 
+/**
+ * What a failed delivery carries into its retry headers (x-plantsync-last-error-code / -message).
+ * Every failure action fails the delivery the same way (next retry tier, the parking lot past the
+ * attempt limit): the core decides the move by attempt count, and a permanent failure is already
+ * kept `failed` by the claim, so its redelivery reaches the flow as a duplicate and is not worked again.
+ */
+function deliveryError(msg: PlantSyncMessage, action: Action): Error {
+  const e = errorOf(msg);
+  const code = e.code ?? (action === 'release' ? 'RELEASED' : action === 'fail' ? 'FAILED' : 'HANDLER_FAILED');
+  return Object.assign(new Error(e.message ?? `settled as ${action}`), { code });
+}
+
 export = function register(RED: NodeAPI): void {
   function PlantSyncIdempotencyCompleteNode(this: Node, config: CompleteNodeDef): void {
     RED.nodes.createNode(this, config);
@@ -43,46 +56,56 @@ export = function register(RED: NodeAPI): void {
     this.on('input', (msg: PlantSyncMessage, send, done) => {
       const run = async () => {
         const claim = meta(msg).idempotency;
-        if (!claim && action !== 'complete') {
-          // A failure before the guard claimed anything (for example IN_FLIGHT): nothing to settle, pass it on to the dead letters.
-          send(msg);
-          done();
-          return;
+        const delivery = deliveryOf(msg);
+        // complete without a claim or a delivery is a wiring mistake; a failure before the guard
+        // claimed anything (for example IN_FLIGHT) has nothing to settle but its delivery.
+        if (!claim && !delivery && action === 'complete') {
+          throw new PlantSyncError('NO_CLAIM', 'this message carries no idempotency claim: wire it from a plantsync-idempotency node');
         }
-        if (!claim) throw new PlantSyncError('NO_CLAIM', 'this message carries no idempotency claim: wire it from a plantsync-idempotency node');
-        if (claim.status !== 'claimed' || claim.settled) {
-          // Duplicates and conflicts hold no claim; an already settled one is left alone.
-          send(msg);
-          done();
-          return;
+        let outcome: string | undefined;
+        // Duplicates and conflicts hold no claim; an already settled one is left alone.
+        if (claim && claim.status === 'claimed' && !claim.settled) {
+          claim.settled = await settleClaim(claim);
+          outcome = claim.settled;
         }
-        const storeNode = RED.nodes.getNode(claim.store) as PlantSyncStoreNode | null;
-        if (!storeNode) throw new PlantSyncError('CONFIG_ERROR', `the store ${claim.store} of this claim is not deployed`);
-        const store = await storeNode.idempotency();
-        let settledAs: 'completed' | 'released' | 'failed';
-        if (action === 'complete') {
-          const result = await evaluateProperty(RED, this, config.result || 'payload', config.resultType || 'msg', msg);
-          await store.complete(claim.key, result ?? null, claim.token as string);
-          settledAs = 'completed';
-        } else {
-          const error = errorOf(msg);
-          const permanent = action === 'fail' || (action === 'failure' && isPermanent(error));
-          if (permanent) {
-            await store.fail(claim.key, { code: error.code ?? 'FAILED', message: error.message ?? 'failed' }, claim.token as string);
-            settledAs = 'failed';
-          } else {
-            await store.release(claim.key, claim.token as string);
-            settledAs = 'released';
-          }
+        // The delivery after the claim: acked only once the claim is durably completed, and failed
+        // only after a release, so that its retry can claim the key again.
+        if (delivery) {
+          const settledAs = await settleDeliveryOf(RED, msg, action === 'complete' ? undefined : deliveryError(msg, action));
+          outcome ??= settledAs;
         }
-        claim.settled = settledAs;
-        settled += 1;
-        status.update(STATUS.ok(`${settledAs} · ${settled}`));
+        if (outcome) {
+          settled += 1;
+          status.update(STATUS.ok(`${outcome} · ${settled}`));
+        }
         send(msg);
         done();
       };
-      run().catch((err: unknown) => {
+
+      const settleClaim = async (claim: ClaimInfo): Promise<'completed' | 'released' | 'failed'> => {
+        const storeNode = RED.nodes.getNode(claim.store) as PlantSyncStoreNode | null;
+        if (!storeNode) throw new PlantSyncError('CONFIG_ERROR', `the store ${claim.store} of this claim is not deployed`);
+        const store = await storeNode.idempotency();
+        if (action === 'complete') {
+          const result = await evaluateProperty(RED, this, config.result || 'payload', config.resultType || 'msg', msg);
+          await store.complete(claim.key, result ?? null, claim.token as string);
+          return 'completed';
+        }
+        const error = errorOf(msg);
+        const permanent = action === 'fail' || (action === 'failure' && isPermanent(error));
+        if (permanent) {
+          await store.fail(claim.key, { code: error.code ?? 'FAILED', message: error.message ?? 'failed' }, claim.token as string);
+          return 'failed';
+        }
+        await store.release(claim.key, claim.token as string);
+        return 'released';
+      };
+
+      run().catch(async (err: unknown) => {
         status.update(STATUS.failed(err instanceof PlantSyncError ? err.code : 'error'));
+        // A claim that could not be settled (LEASE_LOST, store down) must not hold its delivery
+        // until the settle timeout: retry it now.
+        await settleDeliveryOf(RED, msg, err).catch(() => undefined);
         failMessage(msg, err, done);
       });
     });

@@ -1,0 +1,117 @@
+import * as fs from 'node:fs';
+import { isIP } from 'node:net';
+import * as path from 'node:path';
+import type { NodeAPI, NodeDef } from 'node-red';
+import { BrokerConnection, type BrokerConfig, type BrokerStatus } from '../../lib/transport/broker-connection';
+import { resolveTopology, TRANSPORT_DEFAULTS } from '../../lib/transport/topology';
+import { parseRetryTiers, type BrokerCredentials, type PlantSyncBrokerNode, type TopologyRequest } from '../shared/broker-node';
+
+interface BrokerNodeDef extends NodeDef {
+  url?: string;
+  vhost?: string;
+  user?: string;
+  tls?: boolean;
+  verify?: boolean;
+  caFile?: string;
+  heartbeat?: string | number;
+  prefetch?: string | number;
+  exchange?: string;
+  retryTiers?: string;
+  /** Test hook (not in the editor): reconnect backoff start and ceiling in ms. */
+  reconnectMs?: [number, number];
+}
+
+/** Resolves the connection settings; throws a readable message on a broken configuration. */
+function brokerConfig(config: BrokerNodeDef, creds: BrokerCredentials, userDir: string, id: string): BrokerConfig {
+  const full = creds.fullUrl?.trim();
+  const u = new URL(full || config.url?.trim() || 'amqp://localhost:5672');
+  if (u.protocol !== 'amqp:' && u.protocol !== 'amqps:') throw new Error(`broker URL must start with amqp:// or amqps://, got ${u.protocol}`);
+  if (config.tls && u.protocol === 'amqp:') u.protocol = 'amqps:';
+  const out: BrokerConfig = {
+    url: u.toString(),
+    heartbeatSec: Number(config.heartbeat) >= 0 && config.heartbeat !== '' ? Number(config.heartbeat) : 30,
+    connectionName: `plantsync ${config.name || id}`,
+  };
+  // A full URL from the credentials carries its own user, password and vhost.
+  if (!full) {
+    if (config.vhost) out.vhost = config.vhost;
+    if (config.user) out.username = config.user;
+    if (creds.password) out.password = creds.password;
+  }
+  if (u.protocol === 'amqps:') {
+    out.tls = { rejectUnauthorized: config.verify !== false };
+    if (!isIP(u.hostname)) out.tls.servername = u.hostname;
+    if (config.caFile) out.tls.ca = fs.readFileSync(path.resolve(userDir, config.caFile));
+  }
+  if (config.reconnectMs) out.reconnect = { initialDelayMs: config.reconnectMs[0], maxDelayMs: config.reconnectMs[1] };
+  return out;
+}
+
+export = function register(RED: NodeAPI): void {
+  function PlantSyncBrokerNode(this: PlantSyncBrokerNode, config: BrokerNodeDef): void {
+    RED.nodes.createNode(this, config);
+    const userDir = (RED.settings as { userDir?: string }).userDir ?? process.cwd();
+    const exchange = config.exchange || TRANSPORT_DEFAULTS.exchange;
+    this.prefetch = Math.max(1, Number(config.prefetch) || TRANSPORT_DEFAULTS.prefetch);
+    let tiers: number[] = [...TRANSPORT_DEFAULTS.retryTiersMs];
+    try {
+      tiers = parseRetryTiers(config.retryTiers);
+      this.connection = new BrokerConnection(brokerConfig(config, this.credentials ?? {}, userDir, this.id));
+    } catch (err) {
+      this.configError = (err as Error).message;
+      this.error(RED._('plantsync-broker.errors.config', { message: this.configError }));
+    }
+
+    this.topology = (request?: TopologyRequest) =>
+      resolveTopology({ exchange, retryTiersMs: tiers, group: request?.group, bindingKeys: request?.bindingKeys, maxAttempts: request?.maxAttempts });
+
+    const listeners = new Set<(s: BrokerStatus) => void>();
+    const unsubscribe = this.connection?.onStatus((s) => {
+      for (const l of listeners) l(s);
+    });
+    this.subscribe = (listener) => {
+      listeners.add(listener);
+      listener(this.connection?.status ?? { state: 'closed' });
+      return () => listeners.delete(listener);
+    };
+
+    let users = 0;
+    let allGone: (() => void) | undefined;
+    this.use = () => {
+      users++;
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        if (--users === 0) allGone?.();
+      };
+    };
+
+    this.on('close', (done: () => void) => {
+      // Users deregister while closing themselves (in parallel with this node): give them time,
+      // less than Node-RED's 15 s close timeout, then close whatever is left.
+      const waitUsers = users === 0 ? Promise.resolve() : new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 12000);
+        allGone = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      waitUsers
+        .then(() => this.connection?.close())
+        .catch(() => undefined)
+        .then(() => {
+          unsubscribe?.();
+          listeners.clear();
+          done();
+        });
+    });
+  }
+
+  RED.nodes.registerType<PlantSyncBrokerNode, BrokerNodeDef, unknown, BrokerCredentials>('plantsync-broker', PlantSyncBrokerNode, {
+    credentials: {
+      password: { type: 'password' },
+      fullUrl: { type: 'password' },
+    },
+  });
+};

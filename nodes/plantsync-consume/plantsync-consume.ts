@@ -1,0 +1,166 @@
+import { randomUUID } from 'node:crypto';
+import type { NodeAPI, NodeDef } from 'node-red';
+import { PlantSyncError } from '../../lib/errors';
+import type { BrokerStatus } from '../../lib/transport/broker-connection';
+import { Consumer, type Delivery } from '../../lib/transport/consumer';
+import { replayParked, type ReplaySelector } from '../../lib/transport/replay';
+import { brokerOf, brokerStatus } from '../shared/broker-node';
+import { PendingDeliveries, type DeliveryRef, type DeliverySettler } from '../shared/delivery';
+import { failMessage } from '../shared/fail';
+import { meta, type PlantSyncMessage } from '../shared/plantsync-meta';
+import { CounterStatus, STATUS } from '../shared/status';
+
+interface ConsumeNodeDef extends NodeDef {
+  broker: string;
+  group: string;
+  /** Comma or newline separated binding keys; empty = every event ("#"). */
+  bindingKeys?: string;
+  prefetch?: string | number;
+  /** Attempts before parking, counting the first; empty = retry tiers + 1. */
+  maxAttempts?: string | number;
+  /** Seconds a delivery may stay unsettled before it is failed (default 300). */
+  settleTimeout?: string | number;
+  /** Seconds close waits for in-flight deliveries before returning them to the queue (default 10). */
+  closeTimeout?: string | number;
+}
+
+const seconds = (v: unknown, fallback: number) => (Number(v) > 0 ? Number(v) * 1000 : fallback * 1000);
+
+/** The replay selector from a command payload: type, correlationId, from, to (ISO or ms), all. */
+function selectorOf(payload: unknown): ReplaySelector {
+  const p = (payload ?? {}) as Record<string, unknown>;
+  const time = (v: unknown, name: string) => {
+    if (v === undefined) return undefined;
+    const ms = typeof v === 'number' ? v : Date.parse(String(v));
+    if (!Number.isFinite(ms)) throw new PlantSyncError('INVALID_INPUT', `replay selector ${name} is not a time`, [{ pointer: `/payload/${name}`, message: 'must be an ISO time or epoch ms', keyword: 'format' }]);
+    return ms;
+  };
+  const selector: ReplaySelector = {
+    all: p.all === true,
+    type: typeof p.type === 'string' ? p.type : undefined,
+    correlationId: typeof p.correlationId === 'string' ? p.correlationId : undefined,
+    from: time(p.from, 'from'),
+    to: time(p.to, 'to'),
+  };
+  if (!selector.all && selector.type === undefined && selector.correlationId === undefined && selector.from === undefined && selector.to === undefined) {
+    throw new PlantSyncError('INVALID_INPUT', 'a replay needs a selector: type, correlationId, from/to, or all: true', [{ pointer: '/payload', message: 'no selector', keyword: 'required' }]);
+  }
+  return selector;
+}
+
+export = function register(RED: NodeAPI): void {
+  function PlantSyncConsumeNode(this: DeliverySettler, config: ConsumeNodeDef): void {
+    RED.nodes.createNode(this, config);
+    const { broker, error } = brokerOf(RED, config.broker);
+    const pending = new PendingDeliveries();
+    this.settleDelivery = (id, err) => pending.settle(id, err);
+    if (!broker?.connection || error || !config.group) {
+      const why = error ?? 'no consumer group configured';
+      this.status(STATUS.failed(RED._('plantsync-consume.status.noBroker')));
+      this.error(RED._('plantsync-consume.errors.config', { message: why }));
+      this.on('input', (msg: PlantSyncMessage, _send, done) => failMessage(msg, new PlantSyncError('CONFIG_ERROR', why), done));
+      return;
+    }
+    const connection = broker.connection;
+    const bindingKeys = (config.bindingKeys ?? '').split(/[\s,]+/).filter(Boolean);
+    const maxAttempts = Number(config.maxAttempts) >= 1 ? Math.floor(Number(config.maxAttempts)) : undefined;
+    const settleTimeoutMs = seconds(config.settleTimeout, 300);
+    const closeTimeoutMs = seconds(config.closeTimeout, 10);
+    let topology;
+    try {
+      topology = broker.topology({ group: config.group, bindingKeys: bindingKeys.length > 0 ? bindingKeys : undefined, maxAttempts });
+    } catch (err) {
+      const why = (err as Error).message;
+      this.status(STATUS.failed(why.slice(0, 40)));
+      this.error(RED._('plantsync-consume.errors.config', { message: why }));
+      return;
+    }
+
+    const status = new CounterStatus((s) => this.status(s));
+    let state: BrokerStatus = connection.status;
+    // Called first from broker.subscribe below, once `consumer` exists.
+    const show = () => {
+      if (state.state !== 'connected') return status.update(brokerStatus(RED, state));
+      const s = consumer.stats();
+      status.update(STATUS.ok(RED._('plantsync-consume.status.counts', { inFlight: pending.size, acked: s.acked, retried: s.retried, parked: s.parked })));
+    };
+
+    // Each delivery goes out once and stays in flight (its handler pending) until a settle node,
+    // the settle timeout or close settles it; the core acks or fails it from there.
+    const handler = (d: Delivery) =>
+      new Promise<void>((resolve) => {
+        const id = randomUUID();
+        const settle = async (err?: unknown) => {
+          try {
+            if (err === undefined) await d.ack();
+            else await d.fail(err);
+          } finally {
+            resolve();
+            show();
+          }
+        };
+        pending.add(id, settle, settleTimeoutMs, () =>
+          Object.assign(new Error(`not settled within ${settleTimeoutMs / 1000} s: wire a plantsync-idempotency-complete node at the end of every branch`), { code: 'SETTLE_TIMEOUT' }),
+        );
+        const msg: PlantSyncMessage = {
+          _msgid: RED.util.generateId(),
+          payload: d.event,
+          amqp: {
+            exchange: d.fields.exchange,
+            routingKey: d.fields.routingKey,
+            properties: d.properties,
+            headers: d.headers,
+            attempt: d.attempt,
+            redelivered: d.redelivered,
+            deliveryTag: d.fields.deliveryTag,
+          },
+        };
+        const ref: DeliveryRef = { consumer: this.id, id };
+        meta(msg).delivery = ref;
+        this.send([msg, null]);
+        show();
+      });
+
+    const consumer = new Consumer(connection, {
+      topology,
+      handler,
+      prefetch: Math.max(1, Number(config.prefetch) || broker.prefetch),
+      onError: (err) => this.warn(err instanceof Error ? err.message : String(err)),
+    });
+    const release = broker.use();
+    const unsubscribe = broker.subscribe((s) => {
+      state = s;
+      show();
+    });
+    consumer.start();
+
+    // Input: replay commands only (msg.topic "replay", selector in msg.payload); counts on output 2.
+    this.on('input', (msg: PlantSyncMessage, send, done) => {
+      const run = async () => {
+        if (msg.topic !== 'replay') throw new PlantSyncError('INVALID_INPUT', `unknown command "${String(msg.topic)}": the input takes msg.topic "replay"`);
+        const selector = selectorOf(msg.payload);
+        const limit = Number((msg.payload as { limit?: unknown }).limit) || undefined;
+        const result = await replayParked(await connection.whenConnected(10000), topology, selector, { limit });
+        send([null, { ...msg, payload: result }]);
+        done();
+      };
+      run().catch((err: unknown) => failMessage(msg, err, done));
+    });
+
+    this.on('close', (done: () => void) => {
+      unsubscribe();
+      status.close();
+      // Stop taking messages, let in-flight ones settle within the close timeout, return the rest.
+      consumer
+        .close(closeTimeoutMs)
+        .catch((err: Error) => this.warn(err.message))
+        .then(() => {
+          pending.clear(Object.assign(new Error('the consumer closed'), { code: 'CONSUMER_CLOSED' }));
+          release();
+          done();
+        });
+    });
+  }
+
+  RED.nodes.registerType('plantsync-consume', PlantSyncConsumeNode);
+};
