@@ -15,6 +15,8 @@ export * from './delivery/failure-classifier';
 export * from './delivery/circuit-breaker';
 export * from './delivery/outbox';
 export * from './delivery/dead-letter-store';
+export * from './delivery/dead-letter-selector';
+export * from './delivery/integration-events';
 export * from './idempotency/idempotency-store';
 export * from './idempotency/sqlite-store';
 export * from './idempotency/postgres-store';

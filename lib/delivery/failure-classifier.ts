@@ -156,3 +156,12 @@ function header(headers: unknown, name: string): string | number | undefined {
 function isBag(value: unknown): value is Bag {
   return typeof value === 'object' && value !== null;
 }
+
+/**
+ * Whether a reported failure is permanent: the failing component's own verdict when it gave one
+ * (adapter errors carry `retryable`), else the classifier's reading of its code and status.
+ */
+export function isPermanentFailure(error: { code?: string; message?: string; status?: number; retryable?: boolean }): boolean {
+  if (error.retryable !== undefined) return !error.retryable;
+  return classifyFailure({ code: error.code, message: error.message, statusCode: error.status }).class === 'permanent';
+}

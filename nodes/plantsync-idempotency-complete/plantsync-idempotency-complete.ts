@@ -1,7 +1,8 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { classifyFailure } from '../../lib/delivery/failure-classifier';
+import { isPermanentFailure } from '../../lib/delivery/failure-classifier';
 import { PlantSyncError } from '../../lib/errors';
 import { failMessage } from '../shared/fail';
+import { reportedError } from '../shared/reported-error';
 import { deliveryOf, settleDeliveryOf } from '../shared/delivery';
 import { meta, type ClaimInfo, type PlantSyncMessage } from '../shared/plantsync-meta';
 import { CounterStatus, STATUS } from '../shared/status';
@@ -16,24 +17,6 @@ interface CompleteNodeDef extends NodeDef {
   resultType?: string;
 }
 
-/** The error a Catch node hands over: PlantSync's detail in `_error`, the runtime's in `error`. */
-function errorOf(msg: PlantSyncMessage): { code?: string; message?: string; status?: number; retryable?: boolean } {
-  const detail = (msg._error ?? msg.error ?? {}) as { code?: string; message?: string; statusCode?: number; status?: number; retryable?: boolean };
-  const runtime = (msg.error ?? {}) as { code?: string; message?: string };
-  return {
-    code: detail.code ?? runtime.code,
-    message: detail.message ?? runtime.message,
-    status: detail.statusCode ?? detail.status ?? (msg as { statusCode?: number }).statusCode,
-    retryable: typeof detail.retryable === 'boolean' ? detail.retryable : undefined,
-  };
-}
-
-/** A failure is permanent when the failing node said so (adapter errors carry `retryable`), else as classified. */
-function isPermanent(error: ReturnType<typeof errorOf>): boolean {
-  if (error.retryable !== undefined) return !error.retryable;
-  return classifyFailure({ ...error, statusCode: error.status }).class === 'permanent';
-}
-
 /**
  * What a failed delivery carries into its retry headers (x-plantsync-last-error-code / -message).
  * Every failure action fails the delivery the same way (next retry tier, the parking lot past the
@@ -41,7 +24,7 @@ function isPermanent(error: ReturnType<typeof errorOf>): boolean {
  * kept `failed` by the claim, so its redelivery reaches the flow as a duplicate and is not worked again.
  */
 function deliveryError(msg: PlantSyncMessage, action: Action): Error {
-  const e = errorOf(msg);
+  const e = reportedError(msg);
   const code = e.code ?? (action === 'release' ? 'RELEASED' : action === 'fail' ? 'FAILED' : 'HANDLER_FAILED');
   return Object.assign(new Error(e.message ?? `settled as ${action}`), { code });
 }
@@ -91,8 +74,8 @@ export = function register(RED: NodeAPI): void {
           await store.complete(claim.key, result ?? null, claim.token as string);
           return 'completed';
         }
-        const error = errorOf(msg);
-        const permanent = action === 'fail' || (action === 'failure' && isPermanent(error));
+        const error = reportedError(msg);
+        const permanent = action === 'fail' || (action === 'failure' && isPermanentFailure(error));
         if (permanent) {
           await store.fail(claim.key, { code: error.code ?? 'FAILED', message: error.message ?? 'failed' }, claim.token as string);
           return 'failed';
