@@ -2,16 +2,18 @@ import { randomUUID } from 'node:crypto';
 import type { NodeAPI, NodeDef } from 'node-red';
 import { PlantSyncError } from '../../lib/errors';
 import type { BrokerStatus } from '../../lib/transport/broker-connection';
-import { Consumer, type Delivery } from '../../lib/transport/consumer';
-import { replayParked, type ReplaySelector } from '../../lib/transport/replay';
-import { brokerOf, brokerStatus } from '../shared/broker-node';
+import type { Delivery } from '../../lib/transport/consumer';
+import type { ReplaySelector } from '../../lib/transport/replay';
+import { brokerStatus } from '../shared/broker-node';
 import { PendingDeliveries, type DeliveryRef, type DeliverySettler } from '../shared/delivery';
 import { failMessage } from '../shared/fail';
 import { meta, type PlantSyncMessage } from '../shared/plantsync-meta';
 import { CounterStatus, STATUS } from '../shared/status';
+import { transportFor, type TransportConsumer } from '../shared/transport';
 
 interface ConsumeNodeDef extends NodeDef {
-  broker: string;
+  /** A plantsync-broker config node; empty = PLANTSYNC_AMQP_URL, else the embedded local bus. */
+  broker?: string;
   group: string;
   /** Comma or newline separated binding keys; empty = every event ("#"). */
   bindingKeys?: string;
@@ -51,36 +53,26 @@ function selectorOf(payload: unknown): ReplaySelector {
 export = function register(RED: NodeAPI): void {
   function PlantSyncConsumeNode(this: DeliverySettler, config: ConsumeNodeDef): void {
     RED.nodes.createNode(this, config);
-    const { broker, error } = brokerOf(RED, config.broker);
     const pending = new PendingDeliveries();
     this.settleDelivery = (id, err) => pending.settle(id, err);
-    if (!broker?.connection || error || !config.group) {
-      const why = error ?? 'no consumer group configured';
+    const refuse = (why: string) => {
       this.status(STATUS.failed(RED._('plantsync-consume.status.noBroker')));
       this.error(RED._('plantsync-consume.errors.config', { message: why }));
       this.on('input', (msg: PlantSyncMessage, _send, done) => failMessage(msg, new PlantSyncError('CONFIG_ERROR', why), done));
-      return;
-    }
-    const connection = broker.connection;
+    };
+    if (!config.group) return refuse('no consumer group configured');
+    const { transport, error } = transportFor(RED, config.broker);
+    if (!transport) return refuse(error ?? 'no transport');
     const bindingKeys = (config.bindingKeys ?? '').split(/[\s,]+/).filter(Boolean);
     const maxAttempts = Number(config.maxAttempts) >= 1 ? Math.floor(Number(config.maxAttempts)) : undefined;
     const settleTimeoutMs = seconds(config.settleTimeout, 300);
     const closeTimeoutMs = seconds(config.closeTimeout, 10);
-    let topology;
-    try {
-      topology = broker.topology({ group: config.group, bindingKeys: bindingKeys.length > 0 ? bindingKeys : undefined, maxAttempts });
-    } catch (err) {
-      const why = (err as Error).message;
-      this.status(STATUS.failed(why.slice(0, 40)));
-      this.error(RED._('plantsync-consume.errors.config', { message: why }));
-      return;
-    }
 
     const status = new CounterStatus((s) => this.status(s));
-    let state: BrokerStatus = connection.status;
-    // Called first from broker.subscribe below, once `consumer` exists.
+    let state: BrokerStatus = { state: 'connecting' };
+    let consumer: TransportConsumer | undefined;
     const show = () => {
-      if (state.state !== 'connected') return status.update(brokerStatus(RED, state));
+      if (state.state !== 'connected' || !consumer) return status.update(brokerStatus(RED, state));
       const s = consumer.stats();
       status.update(STATUS.ok(RED._('plantsync-consume.status.counts', { inFlight: pending.size, acked: s.acked, retried: s.retried, parked: s.parked })));
     };
@@ -113,6 +105,7 @@ export = function register(RED: NodeAPI): void {
             attempt: d.attempt,
             redelivered: d.redelivered,
             deliveryTag: d.fields.deliveryTag,
+            transport: transport.kind,
           },
         };
         const ref: DeliveryRef = { consumer: this.id, id };
@@ -121,18 +114,27 @@ export = function register(RED: NodeAPI): void {
         show();
       });
 
-    const consumer = new Consumer(connection, {
-      topology,
-      handler,
-      prefetch: Math.max(1, Number(config.prefetch) || broker.prefetch),
-      onError: (err) => this.warn(err instanceof Error ? err.message : String(err)),
-    });
-    const release = broker.use();
-    const unsubscribe = broker.subscribe((s) => {
+    try {
+      consumer = transport.consumer({
+        group: config.group,
+        bindingKeys: bindingKeys.length > 0 ? bindingKeys : undefined,
+        maxAttempts,
+        prefetch: Math.max(1, Number(config.prefetch) || transport.defaultPrefetch),
+        handler,
+        onError: (err) => this.warn(err instanceof Error ? err.message : String(err)),
+      });
+    } catch (err) {
+      transport.release();
+      const why = (err as Error).message;
+      this.status(STATUS.failed(why.slice(0, 40)));
+      this.error(RED._('plantsync-consume.errors.config', { message: why }));
+      return;
+    }
+    const active = consumer;
+    const unsubscribe = transport.subscribe((s) => {
       state = s;
       show();
     });
-    consumer.start();
 
     // Input: replay commands only (msg.topic "replay", selector in msg.payload); counts on output 2.
     this.on('input', (msg: PlantSyncMessage, send, done) => {
@@ -140,7 +142,7 @@ export = function register(RED: NodeAPI): void {
         if (msg.topic !== 'replay') throw new PlantSyncError('INVALID_INPUT', `unknown command "${String(msg.topic)}": the input takes msg.topic "replay"`);
         const selector = selectorOf(msg.payload);
         const limit = Number((msg.payload as { limit?: unknown }).limit) || undefined;
-        const result = await replayParked(await connection.whenConnected(10000), topology, selector, { limit });
+        const result = await active.replay(selector, { limit });
         send([null, { ...msg, payload: result }]);
         done();
       };
@@ -151,12 +153,12 @@ export = function register(RED: NodeAPI): void {
       unsubscribe();
       status.close();
       // Stop taking messages, let in-flight ones settle within the close timeout, return the rest.
-      consumer
+      active
         .close(closeTimeoutMs)
         .catch((err: Error) => this.warn(err.message))
         .then(() => {
           pending.clear(Object.assign(new Error('the consumer closed'), { code: 'CONSUMER_CLOSED' }));
-          release();
+          transport.release();
           done();
         });
     });

@@ -1,0 +1,352 @@
+/**
+ * plantsync-publish and -consume without a broker config node: the embedded local bus (SQLite) by
+ * default, RabbitMQ when PLANTSYNC_AMQP_URL is set. One flow, with no broker field, runs on both:
+ * switching is configuration only. Same guard, settle, retry, parking and replay semantics as the
+ * broker-flow spec.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { openIdempotencyStore } from '../../lib/idempotency/open-store';
+import { LocalBus } from '../../lib/transport/local-bus';
+import { HEADERS } from '../../lib/transport/message';
+import { queuesOf, resolveTopology } from '../../lib/transport/topology';
+import { collect, helper, nextMessage, type TestNode } from '../helpers/node-helper';
+import { REPO_ROOT } from '../helpers/paths';
+import { sharedRabbit, uniqueName } from '../helpers/rabbitmq';
+import { Admin, makeEvent, waitFor } from '../transport/util';
+import publishNode from '../../nodes/plantsync-publish/plantsync-publish';
+import consumeNode from '../../nodes/plantsync-consume/plantsync-consume';
+import storeNode from '../../nodes/plantsync-store/plantsync-store';
+import idempotencyNode from '../../nodes/plantsync-idempotency/plantsync-idempotency';
+import completeNode from '../../nodes/plantsync-idempotency-complete/plantsync-idempotency-complete';
+
+type Msg = Record<string, unknown> & { payload: { id: string }; amqp: { attempt: number; headers: Record<string, unknown>; routingKey: string; exchange: string; transport: string } };
+type Decision = 'ok' | 'fail' | 'hold';
+
+const work = {
+  effects: [] as string[],
+  seen: [] as Array<{ id: string; attempt: number; headers: Record<string, unknown> }>,
+  decide: ((): Decision => 'ok') as (msg: Msg) => Decision,
+};
+
+function workerNode(RED: NodeAPI): void {
+  RED.nodes.registerType('test-worker', function (this: Node, config: NodeDef) {
+    RED.nodes.createNode(this, config);
+    this.on('input', (input, send, done) => {
+      const msg = input as unknown as Msg;
+      work.seen.push({ id: msg.payload.id, attempt: msg.amqp.attempt, headers: msg.amqp.headers });
+      const decision = work.decide(msg);
+      if (decision === 'ok') {
+        work.effects.push(msg.payload.id);
+        send([input, null]);
+      }
+      if (decision === 'fail') send([null, { ...input, error: { code: 'ERP_UNAVAILABLE', message: 'ERP said 503', retryable: true } }]);
+      done();
+    });
+  });
+}
+
+const NODES = [publishNode, consumeNode, storeNode, idempotencyNode, completeNode, workerNode];
+const ENV = ['PLANTSYNC_AMQP_URL', 'PLANTSYNC_RETRY_TIERS', 'PLANTSYNC_BUS_FILE'] as const;
+
+describe('publish and consume without a broker node: local bus by default, PLANTSYNC_AMQP_URL switches to RabbitMQ', function () {
+  this.timeout(90000);
+  let dir: string;
+  let group: string;
+  const saved: Partial<Record<(typeof ENV)[number], string>> = {};
+  const node = (id: string) => helper.getNode(id) as TestNode;
+  const busFile = () => path.join(dir, 'plantsync', 'bus.db');
+
+  before(() => helper.startServer());
+  after(() => helper.stopServer());
+  beforeEach(() => {
+    for (const k of ENV) {
+      saved[k] = process.env[k];
+      delete process.env[k];
+    }
+    process.env.PLANTSYNC_RETRY_TIERS = '200ms,400ms';
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plantsync-fallback-'));
+    helper.settings({ userDir: dir });
+    group = uniqueName('grp');
+    work.seen = [];
+    work.effects = [];
+    work.decide = () => 'ok';
+  });
+  afterEach(async () => {
+    await helper.unload();
+    helper.settings({});
+    for (const k of ENV) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  interface FlowOptions {
+    maxAttempts?: number;
+    closeTimeout?: number;
+    leaseSeconds?: number;
+    consumer?: boolean;
+  }
+
+  /** publish; consume -> guard -> worker -> settle. No broker field anywhere. */
+  function flow(o: FlowOptions = {}) {
+    const at = { z: 'f1', x: 100, y: 100 };
+    const nodes: Array<Record<string, unknown>> = [
+      { id: 'f1', type: 'tab' },
+      { id: 's', type: 'plantsync-store', kind: 'sqlite', file: path.join(dir, 'plantsync.db'), retentionDays: 7 },
+      { id: 'pub', type: 'plantsync-publish', outbox: true, timeout: 10, wires: [['published']], ...at },
+      { id: 'guard', type: 'plantsync-idempotency', store: 's', keyType: 'auto', leaseSeconds: o.leaseSeconds ?? 60, wires: [['work'], ['dupok'], ['dupok']], ...at },
+      { id: 'work', type: 'test-worker', wires: [['ok'], ['bad']], ...at },
+      { id: 'ok', type: 'plantsync-idempotency-complete', action: 'complete', result: 'payload.id', resultType: 'msg', wires: [['after']], ...at },
+      { id: 'dupok', type: 'plantsync-idempotency-complete', action: 'complete', wires: [['afterdup']], ...at },
+      { id: 'bad', type: 'plantsync-idempotency-complete', action: 'failure', wires: [['afterbad']], ...at },
+      { id: 'c', type: 'catch', scope: ['guard', 'ok', 'dupok'], uncaught: false, wires: [['bad']], ...at },
+      ...['published', 'replayed', 'after', 'afterdup', 'afterbad'].map((id) => ({ id, type: 'helper', ...at })),
+    ];
+    if (o.consumer !== false) {
+      nodes.push({
+        id: 'con', type: 'plantsync-consume', group, bindingKeys: 'mfg.operation.completed.*.P100', prefetch: 20,
+        maxAttempts: o.maxAttempts ?? 3, settleTimeout: 30, closeTimeout: o.closeTimeout ?? 2, wires: [['guard'], ['replayed']], ...at,
+      });
+    }
+    return nodes;
+  }
+
+  async function load(o?: FlowOptions): Promise<{ after: Record<string, unknown>[]; dups: Record<string, unknown>[] }> {
+    await helper.load(NODES, flow(o));
+    const out = { after: collect(node('after')), dups: collect(node('afterdup')) };
+    if (o?.consumer === false) return out;
+    let status: { fill?: string } = {};
+    node('con').on('call:status', (call: { args: unknown[] }) => (status = call.args[0] as { fill?: string }));
+    await waitFor(() => status.fill === 'green', 15000, 'consumer ready');
+    return out;
+  }
+
+  /** Publishes through the node; resolves with the published messages once each publish is done. */
+  async function publishAll(events: Array<{ id: string }>): Promise<Record<string, unknown>[]> {
+    const published = collect(node('published'));
+    for (const e of events) node('pub').receive({ payload: e });
+    await waitFor(() => published.length === events.length, 30000, `${events.length} publishes done`);
+    return published;
+  }
+
+  /** The structured error a failed publish puts on msg.error (what a Catch node sees). */
+  async function publishError(event: unknown): Promise<{ code: string; message: string }> {
+    const failed = new Promise<{ code: string; message: string }>((resolve) => {
+      node('pub').on('call:error', (call: { args: unknown[] }) => {
+        // args[1] is the message of a per-message error (a config error at deploy has none).
+        const msg = call.args[1] as { error?: { code: string; message: string } } | undefined;
+        if (msg?.error) resolve(msg.error);
+      });
+    });
+    node('pub').receive({ payload: event });
+    return Promise.race([failed, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no publish error within 5 s')), 5000))]);
+  }
+
+  /** Reads the bus file from a second LocalBus, as another process would. */
+  async function busStats() {
+    const bus = new LocalBus(busFile());
+    try {
+      return bus.stats(group);
+    } finally {
+      await bus.close();
+    }
+  }
+
+  const completedIds = (msgs: Record<string, unknown>[]) => msgs.map((m) => (m.payload as { id: string }).id);
+
+  describe('the embedded local bus (no broker, no PLANTSYNC_AMQP_URL)', () => {
+    it('200 events: every event completed exactly once through the guard; every 10th fails once and returns through the retry tier with attempt 2', async () => {
+      const { after, dups } = await load();
+      const events = Array.from({ length: 200 }, (_, i) => makeEvent(i));
+      const flaky = new Set(events.filter((_, i) => i % 10 === 0).map((e) => e.id));
+      work.decide = (msg) => (flaky.has(msg.payload.id) && msg.amqp.attempt === 1 ? 'fail' : 'ok');
+
+      const published = await publishAll(events);
+      assert.deepEqual((published[0] as Msg).amqp, { exchange: 'plantsync.local', routingKey: 'mfg.operation.completed.v2.P100' });
+      await waitFor(() => after.length === 200, 30000, '200 events completed');
+
+      const ids = completedIds(after);
+      assert.equal(new Set(ids).size, 200, 'each event completed once');
+      assert.deepEqual(new Set(ids), new Set(events.map((e) => e.id)));
+      assert.equal(dups.length, 0);
+      for (const e of events) {
+        const attempts = work.seen.filter((s) => s.id === e.id);
+        if (flaky.has(e.id)) {
+          assert.deepEqual(attempts.map((a) => a.attempt), [1, 2], e.id);
+          assert.equal(attempts[1].headers[HEADERS.lastErrorCode], 'ERP_UNAVAILABLE');
+        } else assert.deepEqual(attempts.map((a) => a.attempt), [1], e.id);
+      }
+      const first = after[0] as Msg;
+      assert.equal(first.amqp.transport, 'local');
+      assert.equal((first.plantsync as { delivery: { settled: string } }).delivery.settled, 'acked');
+      await helper.unload();
+      assert.deepEqual(await busStats(), { ready: 0, inFlight: 0, delayed: 0, parked: 0 }, 'nothing left on the bus');
+      // The RabbitMQ outbox option does not apply to the local bus: no outbox file was made.
+      assert.deepEqual(fs.readdirSync(path.join(dir, 'plantsync')).filter((f) => f.startsWith('outbox-')), []);
+    });
+
+    it('a poison event is parked after its attempts with the reason; a replay brings it back once', async () => {
+      const { after } = await load({ maxAttempts: 3 });
+      const poison = makeEvent(1, { correlationid: uniqueName('order') });
+      let poisoned = true;
+      work.decide = (msg) => (poisoned && msg.payload.id === poison.id ? 'fail' : 'ok');
+
+      await publishAll([poison]);
+      await waitFor(() => work.seen.length === 3, 15000, 'three attempts');
+      await waitFor(async () => (await busStats()).parked === 1, 5000, 'parked');
+      assert.deepEqual(work.seen.map((s) => s.attempt), [1, 2, 3]);
+
+      poisoned = false;
+      const replayed = nextMessage(node('replayed'));
+      node('con').receive({ topic: 'replay', payload: { correlationId: poison.correlationid } });
+      assert.deepEqual((await replayed).payload, { examined: 1, replayed: 1, kept: 0 });
+      await waitFor(() => after.length === 1, 10000, 'replayed event completed');
+      const back = after[0] as Msg;
+      assert.equal(back.amqp.attempt, 1);
+      assert.equal(back.amqp.headers[HEADERS.replayed], true);
+      assert.equal(back.amqp.headers[HEADERS.parkedReason], 'ERP_UNAVAILABLE');
+      assert.equal(back.amqp.headers[HEADERS.attempts], 3);
+
+      const again = nextMessage(node('replayed'));
+      node('con').receive({ topic: 'replay', payload: { all: true } });
+      assert.deepEqual((await again).payload, { examined: 0, replayed: 0, kept: 0 });
+      assert.equal(after.length, 1);
+    });
+
+    it('a redeploy mid-stream loses nothing: held deliveries return and every key is completed once in the store', async () => {
+      const opts = { maxAttempts: 20, leaseSeconds: 2, closeTimeout: 1 };
+      await load(opts);
+      const events = Array.from({ length: 100 }, (_, i) => makeEvent(i));
+      const held = new Set(events.slice(0, 5).map((e) => e.id));
+      work.decide = (msg) => (held.has(msg.payload.id) ? 'hold' : 'ok');
+
+      await publishAll(events);
+      await waitFor(() => work.effects.length >= 30, 20000, 'some worked before the redeploy');
+      await helper.unload();
+      assert.ok(work.effects.length < 100, `redeployed mid-stream (${work.effects.length} of 100 worked)`);
+
+      work.decide = () => 'ok';
+      await load(opts);
+      await waitFor(() => new Set(work.effects).size === 100, 30000, 'all 100 worked after the redeploy');
+      for (const id of held) assert.ok(work.seen.filter((s) => s.id === id).length >= 2, `${id} was redelivered after the redeploy`);
+      const redelivered = work.seen.filter((s) => held.has(s.id));
+      assert.ok(redelivered.length >= 10, 'each held event seen before and after');
+      await helper.unload();
+      assert.deepEqual(await busStats(), { ready: 0, inFlight: 0, delayed: 0, parked: 0 });
+
+      const store = await openIdempotencyStore({ kind: 'sqlite', file: path.join(dir, 'plantsync.db') });
+      try {
+        for (const e of events) assert.equal((await store.lookup(e.idempotencykey as string))?.state, 'completed', e.id);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('keeps events published while the consumer is stopped: the group and its binding keys live in the bus file', async () => {
+      await load();
+      await helper.unload();
+      // Only the publisher is deployed now; the group is still bound in the file.
+      await load({ consumer: false });
+      const events = Array.from({ length: 20 }, (_, i) => makeEvent(i));
+      await publishAll(events);
+      await helper.unload();
+      assert.equal((await busStats()).ready, 20, 'waiting on the bus, committed before done');
+
+      const { after } = await load();
+      await waitFor(() => after.length === 20, 15000, 'the waiting events consumed');
+      assert.deepEqual(new Set(completedIds(after)), new Set(events.map((e) => e.id)));
+    });
+
+    it('with no consumer group ever bound a publish fails with UNROUTABLE, as mandatory publishes to RabbitMQ do', async () => {
+      await load({ consumer: false });
+      const error = await publishError(makeEvent(1));
+      assert.equal(error.code, 'UNROUTABLE');
+      assert.match(error.message, /no consumer group is bound for mfg\.operation\.completed\.v2\.P100/);
+    });
+
+    it('example local-bus-consume-post: the first posting fails, the retry posts once and acks; the second press is a duplicate', async () => {
+      type FlowNode = { id: string; type: string; name?: string; payload?: string; wires?: string[][]; [k: string]: unknown };
+      const shipped = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'examples', 'local-bus-consume-post.json'), 'utf8')) as FlowNode[];
+      assert.ok(!shipped.some((n) => n.type === 'plantsync-broker'), 'the example has no broker');
+      const runnable = shipped
+        .filter((n) => n.type !== 'inject')
+        .map((n) => (n.type === 'debug' ? { id: n.id, z: n.z, x: n.x, y: n.y, type: 'helper' } : n))
+        .map((n) => (n.type === 'plantsync-store' ? { ...n, file: path.join(dir, 'plantsync.db') } : n));
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const functionNode = require('@node-red/nodes/core/function/10-function.js');
+      await helper.load([...NODES, functionNode], runnable);
+      const byName = (name: string) => node(shipped.find((n) => n.name === name)!.id);
+      const inject = shipped.find((n) => n.type === 'inject' && n.name === 'confirmation')!;
+      const press = () => node(inject.wires![0][0]).receive({ payload: JSON.parse(inject.payload as string) });
+      const failed = nextMessage(byName('failed: retried'), 10000);
+      const posted = nextMessage(byName('posted'), 10000);
+      press();
+      assert.equal(((await failed).plantsync as { delivery: { settled: string } }).delivery.settled, 'failed');
+      const ok = await posted;
+      assert.equal((ok.amqp as { attempt: number; transport: string }).attempt, 2);
+      assert.equal((ok.amqp as { attempt: number; transport: string }).transport, 'local');
+      assert.match((ok.payload as { documentNumber: string }).documentNumber, /^49\d+$/);
+
+      const dup = nextMessage(byName('duplicate: first result'), 10000);
+      press();
+      assert.equal(((await dup).plantsync as { delivery: { settled: string } }).delivery.settled, 'acked');
+    });
+
+    it('PLANTSYNC_BUS_FILE moves the bus file', async () => {
+      process.env.PLANTSYNC_BUS_FILE = 'elsewhere/events.db';
+      const { after } = await load();
+      await publishAll([makeEvent(3)]);
+      await waitFor(() => after.length === 1, 10000, 'completed');
+      assert.ok(fs.existsSync(path.join(dir, 'elsewhere', 'events.db')));
+      assert.ok(!fs.existsSync(busFile()));
+    });
+  });
+
+  describe('PLANTSYNC_AMQP_URL: the same flow on RabbitMQ (real broker)', () => {
+    let url: string;
+    let admin: Admin;
+    before(async () => {
+      url = (await sharedRabbit()).url;
+      admin = await Admin.open(url);
+    });
+    after(() => admin?.close());
+
+    it('without changing the flow, events go through RabbitMQ: the group queue on the default exchange, retries through the env tiers, nothing on a local bus', async () => {
+      process.env.PLANTSYNC_AMQP_URL = url;
+      const topology = resolveTopology({ group, retryTiersMs: [200, 400] });
+      try {
+        const { after } = await load();
+        const events = Array.from({ length: 50 }, (_, i) => makeEvent(i));
+        const flaky = new Set(events.filter((_, i) => i % 10 === 0).map((e) => e.id));
+        work.decide = (msg) => (flaky.has(msg.payload.id) && msg.amqp.attempt === 1 ? 'fail' : 'ok');
+        const published = await publishAll(events);
+        assert.equal((published[0] as Msg).amqp.exchange, 'plantsync.events');
+        await waitFor(() => after.length === 50, 30000, '50 completed');
+        assert.equal(new Set(completedIds(after)).size, 50);
+        assert.equal((after[0] as Msg).amqp.transport, 'rabbitmq');
+        for (const id of flaky) assert.deepEqual(work.seen.filter((s) => s.id === id).map((s) => s.attempt), [1, 2]);
+        // The work queue and the env's retry tiers exist on the broker.
+        assert.deepEqual(queuesOf(topology).sort(), [`plantsync.${group}`, `plantsync.${group}.parking`, `plantsync.${group}.retry.200ms`, `plantsync.${group}.retry.400ms`].sort());
+        for (const q of queuesOf(topology)) await waitFor(async () => (await admin.count(q)) === 0, 10000, `${q} empty`);
+        assert.ok(!fs.existsSync(busFile()), 'no local bus file');
+      } finally {
+        await helper.unload();
+        await admin.deleteTopology(topology);
+      }
+    });
+
+    it('a malformed PLANTSYNC_AMQP_URL is a CONFIG_ERROR per message, naming the variable and not the password', async () => {
+      process.env.PLANTSYNC_AMQP_URL = 'http://user:secret@127.0.0.1:1';
+      await helper.load(NODES, flow({ consumer: false }));
+      const error = await publishError(makeEvent(1));
+      assert.equal(error.code, 'CONFIG_ERROR');
+      assert.match(error.message, /PLANTSYNC_AMQP_URL must start with amqp/);
+      assert.doesNotMatch(JSON.stringify(error), /secret/);
+    });
+  });
+});
