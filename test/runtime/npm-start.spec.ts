@@ -101,6 +101,55 @@ describe('npm start: the real Node-RED runtime with settings.js', function () {
     assert.deepEqual(detail.details.map((d) => d.pointer).sort(), ['/data/orderId', '/subject'], 'the missing order number, and so no subject');
   });
 
+  it('carries events from publish to consume on the embedded local bus with no broker configured', async () => {
+    const flow = [
+      { id: 't2', type: 'tab', label: 'bus' },
+      { id: 'bin', z: 't2', type: 'http in', url: '/e2e/bus', method: 'post', x: 100, y: 100, wires: [['bev']] },
+      {
+        id: 'bev', z: 't2', type: 'plantsync-event', eventType: 'mfg.operation.completed.v2', eventTypeType: 'catalogue', data: 'payload', dataType: 'msg',
+        subjectType: 'auto', source: '/plants/${PLANT_ID}/mes', sourceType: 'env', siteid: 'PLANT_ID', siteidType: 'env', timeType: 'now',
+        idempotencykeyType: 'auto', validate: true, x: 300, y: 100, wires: [['bpub']],
+      },
+      { id: 'bpub', z: 't2', type: 'plantsync-publish', outbox: true, timeout: 10, x: 500, y: 100, wires: [['bres']] },
+      { id: 'bcatch', z: 't2', type: 'catch', scope: ['bev', 'bpub'], uncaught: false, x: 300, y: 160, wires: [['berr']] },
+      { id: 'berr', z: 't2', type: 'change', rules: [{ t: 'set', p: 'payload', pt: 'msg', to: 'error', tot: 'msg' }, { t: 'set', p: 'statusCode', pt: 'msg', to: '500', tot: 'num' }], x: 500, y: 160, wires: [['bres']] },
+      { id: 'bres', z: 't2', type: 'http response', x: 700, y: 100, wires: [] },
+      { id: 'bcon', z: 't2', type: 'plantsync-consume', group: 'e2e', bindingKeys: 'mfg.operation.completed.*.P100', settleTimeout: 30, closeTimeout: 2, x: 100, y: 240, wires: [['brec'], []] },
+      { id: 'brec', z: 't2', type: 'function', func: "const seen = global.get('seen') || [];\nseen.push({ key: msg.payload.idempotencykey, transport: msg.amqp.transport });\nglobal.set('seen', seen);\nreturn msg;", outputs: 1, x: 300, y: 240, wires: [['bok']] },
+      { id: 'bok', z: 't2', type: 'plantsync-idempotency-complete', action: 'complete', x: 500, y: 240, wires: [[]] },
+      { id: 'bseen', z: 't2', type: 'http in', url: '/e2e/seen', method: 'get', x: 100, y: 300, wires: [['bget']] },
+      { id: 'bget', z: 't2', type: 'function', func: "msg.payload = global.get('seen') || [];\nreturn msg;", outputs: 1, x: 300, y: 300, wires: [['bres']] },
+    ];
+    const deploy = await fetch(`${nr.url}/flows`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' },
+      body: JSON.stringify(flow),
+    });
+    assert.ok([200, 204].includes(deploy.status), `deploy answered ${deploy.status}`);
+
+    const data = {
+      orderId: '1000124', operationId: '0020', workCenter: 'WC-ASSY1', site: 'P100', actualStart: '2026-11-26T06:00:00Z',
+      actualEnd: '2026-11-26T07:30:00Z', yield: { value: 10, uom: 'EA' }, scrap: { value: 0, uom: 'EA' }, confirmationType: 'Final',
+    };
+    let res: Response | undefined;
+    for (let i = 0; i < 50; i++) {
+      res = await fetch(`${nr.url}/e2e/bus`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(data) });
+      if (res.status === 200) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const body = await res!.text();
+    assert.equal(res?.status, 200, `publish answered ${res?.status}: ${body}`);
+    const published = JSON.parse(body) as { idempotencykey: string };
+    assert.ok(fs.existsSync(path.join(nr.userDir, 'plantsync', 'bus.db')), 'the bus file lives in the user directory');
+
+    let seen: Array<{ key: string; transport: string }> = [];
+    for (let i = 0; i < 100 && seen.length === 0; i++) {
+      seen = (await (await fetch(`${nr.url}/e2e/seen`)).json()) as typeof seen;
+      if (seen.length === 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.deepEqual(seen, [{ key: published.idempotencykey, transport: 'local' }]);
+  });
+
   it('started without errors in its log', () => {
     assert.doesNotMatch(nr.output(), /\[error\]/);
   });
