@@ -90,6 +90,17 @@ export function connectArgs(config: BrokerConfig): { url: Options.Connect; socke
   return { url, socket };
 }
 
+/**
+ * amqplib reports a refused virtual host only as "Expected ConnectionOpenOk; got
+ * <ConnectionClose ...>" (the broker's reply text is dropped). RabbitMQ answers connection.open
+ * with a close only when the vhost does not exist or the user has no permission on it, so say so.
+ */
+export function explainConnectError(err: Error, config: BrokerConfig): Error {
+  if (!/Expected ConnectionOpenOk; got <ConnectionClose/.test(err.message)) return err;
+  const vhost = connectArgs(config).url.vhost;
+  return new Error(`the broker refused virtual host "${vhost}": it does not exist or the user has no permission on it`, { cause: err });
+}
+
 export class BrokerConnection {
   private readonly users = new Set<BrokerUser>();
   private readonly listeners = new Set<StatusListener>();
@@ -218,7 +229,7 @@ export class BrokerConnection {
         this.wake = undefined;
         if (!this.running) break;
       } catch (err) {
-        lastError = err as Error;
+        lastError = explainConnectError(err as Error, this.config);
       }
       if (!this.running) break;
       this.attempt++;

@@ -66,7 +66,14 @@ export = function register(RED: NodeAPI): void {
       resolveTopology({ exchange, retryTiersMs: tiers, group: request?.group, bindingKeys: request?.bindingKeys, maxAttempts: request?.maxAttempts });
 
     const listeners = new Set<(s: BrokerStatus) => void>();
+    // Each distinct connect failure is logged once (refused login, unknown vhost, untrusted
+    // certificate): the status only says "reconnecting", the log says why.
+    let lastWarned: string | undefined;
     const unsubscribe = this.connection?.onStatus((s) => {
+      if (s.state === 'reconnecting' && s.error && s.error !== lastWarned) {
+        lastWarned = s.error;
+        this.warn(`${RED._('plantsync-broker.errors.connect')}: ${s.error}`);
+      } else if (s.state === 'connected') lastWarned = undefined;
       for (const l of listeners) l(s);
     });
     this.subscribe = (listener) => {

@@ -39,6 +39,24 @@ export interface RabbitServer {
   restart(): Promise<void>;
   /** Stops the node and our epmd, removes the folder. */
   stop(): Promise<void>;
+  /** With `startRabbit({ tls: true })`: the AMQPS port and the PEM file of the CA that signed the server certificate. */
+  tls?: { port: number; caFile: string };
+}
+
+export interface RabbitOptions {
+  /** Also listen for AMQPS on loopback, with a certificate for 127.0.0.1 / localhost signed by a fresh test CA. */
+  tls?: boolean;
+}
+
+/** A throw-away CA and a server certificate for 127.0.0.1 and localhost, made with openssl. */
+async function makeCertificates(dir: string): Promise<{ ca: string; cert: string; key: string }> {
+  const f = (name: string) => path.join(dir, name);
+  const openssl = (args: string[]) => run('openssl', args, { cwd: dir, timeout: 30000 });
+  await openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '2', '-subj', '/CN=PlantSync test CA']);
+  await openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=localhost']);
+  fs.writeFileSync(f('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n');
+  await openssl(['x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('server.pem'), '-days', '2', '-extfile', f('server.ext')]);
+  return { ca: f('ca.pem'), cert: f('server.pem'), key: f('server.key') };
 }
 
 function brokerEnv(dir: string, nodeName: string, port: number, distPort: number, epmdPort: number): NodeJS.ProcessEnv {
@@ -89,12 +107,21 @@ async function waitGone(pid: number, ms: number): Promise<boolean> {
 }
 
 /** Starts a private node; resolves once it accepts AMQP connections. */
-export async function startRabbit(): Promise<RabbitServer> {
+export async function startRabbit(options: RabbitOptions = {}): Promise<RabbitServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plantsync-rabbit-'));
   fs.writeFileSync(path.join(dir, 'enabled_plugins'), '[].\n');
-  // A temp file system may be small: the default 50 MB disk alarm must not block publishers.
-  fs.writeFileSync(path.join(dir, 'rabbitmq.conf'), 'disk_free_limit.absolute = 1MB\nlog.console = false\nlog.file.level = warning\n');
   const [port, distPort, epmdPort] = [await freePort(), await freePort(), await freePort()];
+  // A temp file system may be small: the default 50 MB disk alarm must not block publishers.
+  let conf = 'disk_free_limit.absolute = 1MB\nlog.console = false\nlog.file.level = warning\n';
+  let tls: RabbitServer['tls'];
+  if (options.tls) {
+    const certs = await makeCertificates(dir);
+    tls = { port: await freePort(), caFile: certs.ca };
+    conf +=
+      `listeners.ssl.1 = 127.0.0.1:${tls.port}\nssl_options.cacertfile = ${certs.ca}\nssl_options.certfile = ${certs.cert}\n` +
+      `ssl_options.keyfile = ${certs.key}\nssl_options.verify = verify_none\nssl_options.fail_if_no_peer_cert = false\n`;
+  }
+  fs.writeFileSync(path.join(dir, 'rabbitmq.conf'), conf);
   const nodeName = `plantsync-${process.pid}-${Math.random().toString(36).slice(2, 8)}@localhost`;
   const env = brokerEnv(dir, nodeName, port, distPort, epmdPort);
   const pidFile = env.RABBITMQ_PID_FILE as string;
@@ -185,6 +212,7 @@ export async function startRabbit(): Promise<RabbitServer> {
       await startBroker();
     },
     stop,
+    tls,
   };
 }
 
