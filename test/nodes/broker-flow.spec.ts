@@ -6,13 +6,12 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { openIdempotencyStore } from '../../lib/idempotency/open-store';
 import { HEADERS } from '../../lib/transport/message';
 import { queuesOf, resolveTopology, type Topology } from '../../lib/transport/topology';
-import { collect, helper, nextMessage, type TestNode } from '../helpers/node-helper';
-import { REPO_ROOT } from '../helpers/paths';
+import { collect, helper, type TestNode } from '../helpers/node-helper';
 import { sharedRabbit, uniqueName } from '../helpers/rabbitmq';
+import { assertReplayedOnce, completedIds, runConsumeAndPostExample, settleFlow, work, workerNode, type DeliveredMsg as Msg } from '../helpers/transport-flow';
 import { Admin, makeEvent, waitFor } from '../transport/util';
 import brokerNode from '../../nodes/plantsync-broker/plantsync-broker';
 import publishNode from '../../nodes/plantsync-publish/plantsync-publish';
@@ -20,34 +19,6 @@ import consumeNode from '../../nodes/plantsync-consume/plantsync-consume';
 import storeNode from '../../nodes/plantsync-store/plantsync-store';
 import idempotencyNode from '../../nodes/plantsync-idempotency/plantsync-idempotency';
 import completeNode from '../../nodes/plantsync-idempotency-complete/plantsync-idempotency-complete';
-
-type Msg = Record<string, unknown> & { payload: { id: string }; amqp: { attempt: number; headers: Record<string, unknown>; routingKey: string; deliveryTag: number } };
-type Decision = 'ok' | 'fail' | 'hold';
-
-/** The "work" of the flow: records every delivery it sees and decides its fate per test. */
-const work = {
-  /** Event ids whose side effect ran (decision ok). */
-  effects: [] as string[],
-  seen: [] as Array<{ id: string; attempt: number; headers: Record<string, unknown> }>,
-  decide: ((): Decision => 'ok') as (msg: Msg) => Decision,
-};
-
-function workerNode(RED: NodeAPI): void {
-  RED.nodes.registerType('test-worker', function (this: Node, config: NodeDef) {
-    RED.nodes.createNode(this, config);
-    this.on('input', (input, send, done) => {
-      const msg = input as unknown as Msg;
-      work.seen.push({ id: msg.payload.id, attempt: msg.amqp.attempt, headers: msg.amqp.headers });
-      const decision = work.decide(msg);
-      if (decision === 'ok') {
-        work.effects.push(msg.payload.id);
-        send([input, null]);
-      }
-      if (decision === 'fail') send([null, { ...input, error: { code: 'ERP_UNAVAILABLE', message: 'ERP said 503', retryable: true } }]);
-      done();
-    });
-  });
-}
 
 const NODES = [brokerNode, publishNode, consumeNode, storeNode, idempotencyNode, completeNode, workerNode];
 
@@ -75,9 +46,7 @@ describe('broker nodes: publish, consume, settle through the guard (real RabbitM
     helper.settings({ userDir: dir });
     exchange = uniqueName('ex');
     group = uniqueName('grp');
-    work.seen = [];
-    work.effects = [];
-    work.decide = () => 'ok';
+    work.reset();
   });
   afterEach(async () => {
     await helper.unload();
@@ -103,21 +72,14 @@ describe('broker nodes: publish, consume, settle through the guard (real RabbitM
       { id: 'f1', type: 'tab' },
       // The password travels as a credential, not in the URL.
       { id: 'b', type: 'plantsync-broker', url: `amqp://127.0.0.1:${amqpUrl.port}`, user: 'guest', heartbeat: 5, exchange, retryTiers: '300ms,600ms', reconnectMs: [100, 1000] },
-      { id: 's', type: 'plantsync-store', kind: 'sqlite', file: path.join(dir, 'plantsync.db'), retentionDays: 7 },
       { id: 'pub', type: 'plantsync-publish', broker: 'b', outbox: false, timeout: 10, wires: [['published']], ...at },
       { id: 'cmp', type: 'complete', scope: ['pub'], uncaught: false, wires: [['pubdone']], ...at },
       {
         id: 'con', type: 'plantsync-consume', broker: 'b', group, bindingKeys: 'mfg.operation.completed.*.P100', prefetch: 20,
         maxAttempts: o.maxAttempts ?? 3, settleTimeout: o.settleTimeout ?? 30, closeTimeout: o.closeTimeout ?? 2, wires: [['guard'], ['replayed']], ...at,
       },
-      { id: 'guard', type: 'plantsync-idempotency', store: 's', keyType: 'auto', leaseSeconds: o.leaseSeconds ?? 60, wires: [['work'], ['dupok'], ['dupok']], ...at },
-      { id: 'work', type: 'test-worker', wires: [['ok'], ['bad']], ...at },
-      { id: 'ok', type: 'plantsync-idempotency-complete', action: 'complete', result: 'payload.id', resultType: 'msg', wires: [['after']], ...at },
-      { id: 'dupok', type: 'plantsync-idempotency-complete', action: 'complete', wires: [['afterdup']], ...at },
-      { id: 'bad', type: 'plantsync-idempotency-complete', action: 'failure', wires: [['afterbad']], ...at },
-      // The guard's own errors (IN_FLIGHT after a redeploy) fail the delivery: it comes back later.
-      { id: 'c', type: 'catch', scope: ['guard', 'ok', 'dupok'], uncaught: false, wires: [['bad']], ...at },
-      ...['published', 'pubdone', 'replayed', 'after', 'afterdup', 'afterbad'].map((id) => ({ id, type: 'helper', ...at })),
+      ...settleFlow({ storeFile: path.join(dir, 'plantsync.db'), leaseSeconds: o.leaseSeconds, at }),
+      ...['published', 'pubdone', 'replayed'].map((id) => ({ id, type: 'helper', ...at })),
     ];
   }
 
@@ -143,8 +105,6 @@ describe('broker nodes: publish, consume, settle through the guard (real RabbitM
   async function queuesEmpty(): Promise<void> {
     for (const q of queuesOf(topology)) await waitFor(async () => (await admin.count(q)) === 0, 10000, `${q} empty`);
   }
-
-  const completedIds = (msgs: Record<string, unknown>[]) => msgs.map((m) => (m.payload as { id: string }).id);
 
   it('200 events: done after confirm; every event completed exactly once; every 10th fails once and returns through the retry tier with attempt 2', async () => {
     const { after, dups } = await load();
@@ -190,22 +150,8 @@ describe('broker nodes: publish, consume, settle through the guard (real RabbitM
     assert.equal(await admin.count(topology.workQueue as string), 0);
 
     poisoned = false;
-    const replayed = nextMessage(node('replayed'));
-    node('con').receive({ topic: 'replay', payload: { correlationId: poison.correlationid } });
-    assert.deepEqual((await replayed).payload, { examined: 1, replayed: 1, kept: 0 });
-    await waitFor(() => after.length === 1, 10000, 'replayed event completed');
-    const back = after[0] as Msg;
-    assert.equal(back.amqp.attempt, 1);
-    assert.equal(back.amqp.headers[HEADERS.replayed], true);
-    assert.equal(back.amqp.headers[HEADERS.parkedReason], 'ERP_UNAVAILABLE');
-    assert.equal(back.amqp.headers[HEADERS.attempts], 3);
+    await assertReplayedOnce(node('con'), node('replayed'), after, { correlationId: poison.correlationid });
     await queuesEmpty();
-
-    // A second replay finds nothing: it came back once.
-    const again = nextMessage(node('replayed'));
-    node('con').receive({ topic: 'replay', payload: { all: true } });
-    assert.deepEqual((await again).payload, { examined: 0, replayed: 0, kept: 0 });
-    assert.equal(after.length, 1);
   });
 
   it('a redeploy mid-stream loses nothing: unsettled deliveries return, every key is completed exactly once through the guard', async () => {
@@ -264,39 +210,22 @@ describe('broker nodes: publish, consume, settle through the guard (real RabbitM
   });
 
   it('example rabbitmq-consume-post: the first posting fails, the retry posts once and acks; the second press is a duplicate', async () => {
-    type FlowNode = { id: string; type: string; name?: string; payload?: string; wires?: string[][]; [k: string]: unknown };
-    const file = path.join(REPO_ROOT, 'examples', 'rabbitmq-consume-post.json');
-    const shipped = JSON.parse(fs.readFileSync(file, 'utf8')) as FlowNode[];
-    const runnable = shipped
-      .filter((n) => n.type !== 'inject')
-      .map((n) => (n.type === 'debug' ? { id: n.id, z: n.z, x: n.x, y: n.y, type: 'helper' } : n))
-      .map((n) => (n.type === 'plantsync-store' ? { ...n, file: path.join(dir, 'plantsync.db') } : n))
-      .map((n) => (n.type === 'plantsync-broker' ? { ...n, exchange, retryTiers: '300ms', reconnectMs: [100, 1000] } : n))
-      .map((n) => (n.type === 'plantsync-consume' ? { ...n, group } : n));
     topology = resolveTopology({ group, exchange, retryTiersMs: [300] });
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const functionNode = require('@node-red/nodes/core/function/10-function.js');
-    const broker = shipped.find((n) => n.type === 'plantsync-broker')!;
-    await helper.load([...NODES, functionNode], runnable, { [broker.id]: { fullUrl: url } });
-    const byName = (name: string) => node(shipped.find((n) => n.name === name)!.id);
-    const con = shipped.find((n) => n.type === 'plantsync-consume')!;
-    let status: { fill?: string } = {};
-    node(con.id).on('call:status', (call: { args: unknown[] }) => (status = call.args[0] as { fill?: string }));
-    await waitFor(() => status.fill === 'green', 15000, 'consumer connected');
-
-    const inject = shipped.find((n) => n.type === 'inject' && n.name === 'confirmation')!;
-    const press = () => node(inject.wires![0][0]).receive({ payload: JSON.parse(inject.payload as string) });
-    const failed = nextMessage(byName('failed: retried'), 10000);
-    const posted = nextMessage(byName('posted'), 10000);
-    press();
-    assert.equal(((await failed).plantsync as { delivery: { settled: string } }).delivery.settled, 'failed');
-    const ok = await posted;
-    assert.equal((ok.amqp as { attempt: number }).attempt, 2);
-    assert.match((ok.payload as { documentNumber: string }).documentNumber, /^49\d+$/);
-
-    const dup = nextMessage(byName('duplicate: first result'), 10000);
-    press();
-    assert.equal(((await dup).plantsync as { delivery: { settled: string } }).delivery.settled, 'acked');
+    await runConsumeAndPostExample(
+      'rabbitmq-consume-post.json',
+      NODES,
+      (n) => {
+        if (n.type === 'plantsync-store') return { ...n, file: path.join(dir, 'plantsync.db') };
+        if (n.type === 'plantsync-broker') return { ...n, exchange, retryTiers: '300ms', reconnectMs: [100, 1000] };
+        return n.type === 'plantsync-consume' ? { ...n, group } : n;
+      },
+      { 'exr-broker': { fullUrl: url } },
+      async (consumer) => {
+        let status: { fill?: string } = {};
+        consumer.on('call:status', (call: { args: unknown[] }) => (status = call.args[0] as { fill?: string }));
+        await waitFor(() => status.fill === 'green', 15000, 'consumer connected');
+      },
+    );
     await queuesEmpty();
   });
 });

@@ -8,46 +8,20 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { REPO_ROOT } from '../helpers/paths';
 import { openIdempotencyStore } from '../../lib/idempotency/open-store';
 import { LocalBus } from '../../lib/transport/local-bus';
 import { HEADERS } from '../../lib/transport/message';
 import { queuesOf, resolveTopology } from '../../lib/transport/topology';
-import { collect, helper, nextMessage, type TestNode } from '../helpers/node-helper';
-import { REPO_ROOT } from '../helpers/paths';
+import { collect, helper, type TestNode } from '../helpers/node-helper';
 import { sharedRabbit, uniqueName } from '../helpers/rabbitmq';
+import { assertReplayedOnce, completedIds, runConsumeAndPostExample, settleFlow, work, workerNode, type DeliveredMsg as Msg } from '../helpers/transport-flow';
 import { Admin, makeEvent, waitFor } from '../transport/util';
 import publishNode from '../../nodes/plantsync-publish/plantsync-publish';
 import consumeNode from '../../nodes/plantsync-consume/plantsync-consume';
 import storeNode from '../../nodes/plantsync-store/plantsync-store';
 import idempotencyNode from '../../nodes/plantsync-idempotency/plantsync-idempotency';
 import completeNode from '../../nodes/plantsync-idempotency-complete/plantsync-idempotency-complete';
-
-type Msg = Record<string, unknown> & { payload: { id: string }; amqp: { attempt: number; headers: Record<string, unknown>; routingKey: string; exchange: string; transport: string } };
-type Decision = 'ok' | 'fail' | 'hold';
-
-const work = {
-  effects: [] as string[],
-  seen: [] as Array<{ id: string; attempt: number; headers: Record<string, unknown> }>,
-  decide: ((): Decision => 'ok') as (msg: Msg) => Decision,
-};
-
-function workerNode(RED: NodeAPI): void {
-  RED.nodes.registerType('test-worker', function (this: Node, config: NodeDef) {
-    RED.nodes.createNode(this, config);
-    this.on('input', (input, send, done) => {
-      const msg = input as unknown as Msg;
-      work.seen.push({ id: msg.payload.id, attempt: msg.amqp.attempt, headers: msg.amqp.headers });
-      const decision = work.decide(msg);
-      if (decision === 'ok') {
-        work.effects.push(msg.payload.id);
-        send([input, null]);
-      }
-      if (decision === 'fail') send([null, { ...input, error: { code: 'ERP_UNAVAILABLE', message: 'ERP said 503', retryable: true } }]);
-      done();
-    });
-  });
-}
 
 const NODES = [publishNode, consumeNode, storeNode, idempotencyNode, completeNode, workerNode];
 const ENV = ['PLANTSYNC_AMQP_URL', 'PLANTSYNC_RETRY_TIERS', 'PLANTSYNC_BUS_FILE'] as const;
@@ -71,9 +45,7 @@ describe('publish and consume without a broker node: local bus by default, PLANT
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plantsync-fallback-'));
     helper.settings({ userDir: dir });
     group = uniqueName('grp');
-    work.seen = [];
-    work.effects = [];
-    work.decide = () => 'ok';
+    work.reset();
   });
   afterEach(async () => {
     await helper.unload();
@@ -97,15 +69,9 @@ describe('publish and consume without a broker node: local bus by default, PLANT
     const at = { z: 'f1', x: 100, y: 100 };
     const nodes: Array<Record<string, unknown>> = [
       { id: 'f1', type: 'tab' },
-      { id: 's', type: 'plantsync-store', kind: 'sqlite', file: path.join(dir, 'plantsync.db'), retentionDays: 7 },
       { id: 'pub', type: 'plantsync-publish', outbox: true, timeout: 10, wires: [['published']], ...at },
-      { id: 'guard', type: 'plantsync-idempotency', store: 's', keyType: 'auto', leaseSeconds: o.leaseSeconds ?? 60, wires: [['work'], ['dupok'], ['dupok']], ...at },
-      { id: 'work', type: 'test-worker', wires: [['ok'], ['bad']], ...at },
-      { id: 'ok', type: 'plantsync-idempotency-complete', action: 'complete', result: 'payload.id', resultType: 'msg', wires: [['after']], ...at },
-      { id: 'dupok', type: 'plantsync-idempotency-complete', action: 'complete', wires: [['afterdup']], ...at },
-      { id: 'bad', type: 'plantsync-idempotency-complete', action: 'failure', wires: [['afterbad']], ...at },
-      { id: 'c', type: 'catch', scope: ['guard', 'ok', 'dupok'], uncaught: false, wires: [['bad']], ...at },
-      ...['published', 'replayed', 'after', 'afterdup', 'afterbad'].map((id) => ({ id, type: 'helper', ...at })),
+      ...settleFlow({ storeFile: path.join(dir, 'plantsync.db'), leaseSeconds: o.leaseSeconds, at }),
+      ...['published', 'replayed'].map((id) => ({ id, type: 'helper', ...at })),
     ];
     if (o.consumer !== false) {
       nodes.push({
@@ -157,8 +123,6 @@ describe('publish and consume without a broker node: local bus by default, PLANT
     }
   }
 
-  const completedIds = (msgs: Record<string, unknown>[]) => msgs.map((m) => (m.payload as { id: string }).id);
-
   describe('the embedded local bus (no broker, no PLANTSYNC_AMQP_URL)', () => {
     it('200 events: every event completed exactly once through the guard; every 10th fails once and returns through the retry tier with attempt 2', async () => {
       const { after, dups } = await load();
@@ -202,20 +166,7 @@ describe('publish and consume without a broker node: local bus by default, PLANT
       assert.deepEqual(work.seen.map((s) => s.attempt), [1, 2, 3]);
 
       poisoned = false;
-      const replayed = nextMessage(node('replayed'));
-      node('con').receive({ topic: 'replay', payload: { correlationId: poison.correlationid } });
-      assert.deepEqual((await replayed).payload, { examined: 1, replayed: 1, kept: 0 });
-      await waitFor(() => after.length === 1, 10000, 'replayed event completed');
-      const back = after[0] as Msg;
-      assert.equal(back.amqp.attempt, 1);
-      assert.equal(back.amqp.headers[HEADERS.replayed], true);
-      assert.equal(back.amqp.headers[HEADERS.parkedReason], 'ERP_UNAVAILABLE');
-      assert.equal(back.amqp.headers[HEADERS.attempts], 3);
-
-      const again = nextMessage(node('replayed'));
-      node('con').receive({ topic: 'replay', payload: { all: true } });
-      assert.deepEqual((await again).payload, { examined: 0, replayed: 0, kept: 0 });
-      assert.equal(after.length, 1);
+      await assertReplayedOnce(node('con'), node('replayed'), after, { correlationId: poison.correlationid });
     });
 
     it('a redeploy mid-stream loses nothing: held deliveries return and every key is completed once in the store', async () => {
@@ -270,31 +221,10 @@ describe('publish and consume without a broker node: local bus by default, PLANT
     });
 
     it('example local-bus-consume-post: the first posting fails, the retry posts once and acks; the second press is a duplicate', async () => {
-      type FlowNode = { id: string; type: string; name?: string; payload?: string; wires?: string[][]; [k: string]: unknown };
-      const shipped = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'examples', 'local-bus-consume-post.json'), 'utf8')) as FlowNode[];
-      assert.ok(!shipped.some((n) => n.type === 'plantsync-broker'), 'the example has no broker');
-      const runnable = shipped
-        .filter((n) => n.type !== 'inject')
-        .map((n) => (n.type === 'debug' ? { id: n.id, z: n.z, x: n.x, y: n.y, type: 'helper' } : n))
-        .map((n) => (n.type === 'plantsync-store' ? { ...n, file: path.join(dir, 'plantsync.db') } : n));
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const functionNode = require('@node-red/nodes/core/function/10-function.js');
-      await helper.load([...NODES, functionNode], runnable);
-      const byName = (name: string) => node(shipped.find((n) => n.name === name)!.id);
-      const inject = shipped.find((n) => n.type === 'inject' && n.name === 'confirmation')!;
-      const press = () => node(inject.wires![0][0]).receive({ payload: JSON.parse(inject.payload as string) });
-      const failed = nextMessage(byName('failed: retried'), 10000);
-      const posted = nextMessage(byName('posted'), 10000);
-      press();
-      assert.equal(((await failed).plantsync as { delivery: { settled: string } }).delivery.settled, 'failed');
-      const ok = await posted;
-      assert.equal((ok.amqp as { attempt: number; transport: string }).attempt, 2);
-      assert.equal((ok.amqp as { attempt: number; transport: string }).transport, 'local');
-      assert.match((ok.payload as { documentNumber: string }).documentNumber, /^49\d+$/);
-
-      const dup = nextMessage(byName('duplicate: first result'), 10000);
-      press();
-      assert.equal(((await dup).plantsync as { delivery: { settled: string } }).delivery.settled, 'acked');
+      const shipped = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'examples', 'local-bus-consume-post.json'), 'utf8')) as Array<{ type: string; broker?: string }>;
+      assert.ok(!shipped.some((n) => n.type === 'plantsync-broker' || n.broker), 'the example has no broker');
+      const posted = await runConsumeAndPostExample('local-bus-consume-post.json', NODES, (n) => (n.type === 'plantsync-store' ? { ...n, file: path.join(dir, 'plantsync.db') } : n));
+      assert.equal((posted.amqp as { transport: string }).transport, 'local');
     });
 
     it('PLANTSYNC_BUS_FILE moves the bus file', async () => {

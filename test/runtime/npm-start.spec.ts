@@ -23,6 +23,26 @@ describe('npm start: the real Node-RED runtime with settings.js', function () {
   });
   after(() => nr?.stop());
 
+  async function deploy(flow: unknown[]): Promise<void> {
+    const res = await fetch(`${nr.url}/flows`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' },
+      body: JSON.stringify(flow),
+    });
+    assert.ok([200, 204].includes(res.status), `deploy answered ${res.status}`);
+  }
+
+  /** POSTs JSON until the answer is not `retryWhile` (the routes of a fresh deploy appear shortly after it). */
+  async function postUntilReady(route: string, body: unknown, retryWhile: (status: number) => boolean): Promise<Response> {
+    let res: Response | undefined;
+    for (let i = 0; i < 50; i++) {
+      res = await fetch(`${nr.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      if (!retryWhile(res.status)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return res!;
+  }
+
   it('refuses the anonymous editor and Admin API', async () => {
     assert.equal((await fetch(`${nr.url}/nodes`, { headers: { accept: 'application/json' } })).status, 401);
     assert.equal((await fetch(`${nr.url}/flows`)).status, 401);
@@ -70,25 +90,15 @@ describe('npm start: the real Node-RED runtime with settings.js', function () {
       { id: 'err', z: 't1', type: 'change', rules: [{ t: 'set', p: 'payload', pt: 'msg', to: '_error', tot: 'msg' }, { t: 'set', p: 'statusCode', pt: 'msg', to: '422', tot: 'num' }], x: 500, y: 200, wires: [['res']] },
       { id: 'res', z: 't1', type: 'http response', x: 700, y: 100, wires: [] },
     ];
-    const deploy = await fetch(`${nr.url}/flows`, {
-      method: 'POST',
-      headers: { ...auth, 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' },
-      body: JSON.stringify(flow),
-    });
-    assert.ok([200, 204].includes(deploy.status), `deploy answered ${deploy.status}`);
+    await deploy(flow);
 
     const data = {
       orderId: '1000123', operationId: '0010', workCenter: 'WC-ASSY1', site: 'P100', actualStart: '2026-11-26T06:00:00Z',
       actualEnd: '2026-11-26T07:30:00Z', yield: { value: 95, uom: 'EA' }, scrap: { value: 5, uom: 'EA' }, confirmationType: 'Final',
     };
-    let res: Response | undefined;
-    for (let i = 0; i < 50; i++) {
-      res = await fetch(`${nr.url}/e2e/confirm`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(data) });
-      if (res.status !== 404) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.equal(res?.status, 200);
-    const event = (await res!.json()) as Record<string, unknown>;
+    const res = await postUntilReady('/e2e/confirm', data, (status) => status === 404);
+    assert.equal(res.status, 200);
+    const event = (await res.json()) as Record<string, unknown>;
     assert.equal(event.type, 'mfg.operation.completed.v2');
     assert.equal(event.siteid, 'P100');
     assert.equal(event.source, '/plants/P100/mes');
@@ -120,25 +130,16 @@ describe('npm start: the real Node-RED runtime with settings.js', function () {
       { id: 'bseen', z: 't2', type: 'http in', url: '/e2e/seen', method: 'get', x: 100, y: 300, wires: [['bget']] },
       { id: 'bget', z: 't2', type: 'function', func: "msg.payload = global.get('seen') || [];\nreturn msg;", outputs: 1, x: 300, y: 300, wires: [['bres']] },
     ];
-    const deploy = await fetch(`${nr.url}/flows`, {
-      method: 'POST',
-      headers: { ...auth, 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' },
-      body: JSON.stringify(flow),
-    });
-    assert.ok([200, 204].includes(deploy.status), `deploy answered ${deploy.status}`);
+    await deploy(flow);
 
     const data = {
       orderId: '1000124', operationId: '0020', workCenter: 'WC-ASSY1', site: 'P100', actualStart: '2026-11-26T06:00:00Z',
       actualEnd: '2026-11-26T07:30:00Z', yield: { value: 10, uom: 'EA' }, scrap: { value: 0, uom: 'EA' }, confirmationType: 'Final',
     };
-    let res: Response | undefined;
-    for (let i = 0; i < 50; i++) {
-      res = await fetch(`${nr.url}/e2e/bus`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(data) });
-      if (res.status === 200) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const body = await res!.text();
-    assert.equal(res?.status, 200, `publish answered ${res?.status}: ${body}`);
+    // 404 until the route exists; 500 (UNROUTABLE) until the consumer's group is bound.
+    const res = await postUntilReady('/e2e/bus', data, (status) => status !== 200);
+    const body = await res.text();
+    assert.equal(res.status, 200, `publish answered ${res.status}: ${body}`);
     const published = JSON.parse(body) as { idempotencykey: string };
     assert.ok(fs.existsSync(path.join(nr.userDir, 'plantsync', 'bus.db')), 'the bus file lives in the user directory');
 
