@@ -425,12 +425,15 @@ describe('broker nodes: broker stopped and started twice mid-stream, and a memor
     await rabbit.ctl(['set_vm_memory_high_watermark', '0']);
     try {
       // RabbitMQ blocks a connection (and sends connection.blocked) only once it publishes after
-      // the alarm: the first publish is the probe that finds out. It waits, unconfirmed.
-      const probe = newEvent('pubn');
+      // the alarm: the first publish is the probe that finds out. It goes out unconfirmed, then
+      // (store and forward) into the outbox, and is done.
+      const probe = newEvent('pubo');
       all.push(probe);
-      node('pubn').receive({ payload: probe });
+      node('pubo').receive({ payload: probe });
       const isBlocked = (list: Status[]) => last(list).fill === 'yellow' && last(list).text === TEXT.blocked;
-      await waitFor(() => isBlocked(flowState.con) && isBlocked(pubn.status) && isBlocked(pubo.status), 10000, 'consume and publish nodes show blocked');
+      await waitFor(() => isBlocked(flowState.con) && isBlocked(pubn.status), 10000, 'consume and publish nodes show blocked');
+      await waitFor(() => pubo.done.length === 2, 5000, 'the probe done');
+      assert.ok(pubo.outputs[1].committed && !pubo.outputs[1].confirmed, 'the probe done after its outbox commit');
 
       const sendsBefore = seen.sends.get(exchange) ?? 0;
       const worked = work.effects.size;
@@ -441,10 +444,10 @@ describe('broker nodes: broker stopped and started twice mid-stream, and a memor
       for (const e of waiting) node('pubn').receive({ payload: e });
 
       // With the outbox: done once stored; the status shows the backlog.
-      await waitFor(() => pubo.done.length === 21, 10000, 'outbox publishes done');
+      await waitFor(() => pubo.done.length === 22, 10000, 'outbox publishes done');
       assert.ok(pubo.outputs.slice(1).every((o) => o.committed && !o.confirmed), 'done after the outbox commit, not a confirm');
       await waitFor(() => last(pubo.status).text === TEXT.buffering, 5000, 'buffering status');
-      assert.equal(outboxRows('pubo'), 20, 'the 20 events wait in the outbox file');
+      assert.equal(outboxRows('pubo'), 21, 'the probe and 20 events wait in the outbox file');
       // Without it: they wait. Nothing reaches the blocked connection, nothing is consumed.
       await delay(2000);
       assert.equal(pubn.done.length, 1, 'no publish without the outbox completed while blocked');
@@ -452,13 +455,14 @@ describe('broker nodes: broker stopped and started twice mid-stream, and a memor
       assert.equal((seen.sends.get(exchange) ?? 0) - sendsBefore, 0, 'publishers paused: no basic.publish on the blocked connection');
       assert.equal(work.effects.size, worked, 'nothing consumed while blocked');
       assert.ok(!seen.confirmed.has(probe.id), 'the probe is not confirmed while blocked');
+      assert.ok(isBlocked(flowState.con) && isBlocked(pubn.status), 'still blocked');
     } finally {
       unblockedAt = Date.now();
       await rabbit.ctl(['set_vm_memory_high_watermark', '0.4']);
     }
 
     await waitFor(() => green(flowState.con) && green(pubn.status), 10000, 'connected again');
-    await waitFor(() => pubn.done.length === 22, 15000, 'the waiting publishes completed');
+    await waitFor(() => pubn.done.length === 21, 15000, 'the waiting publishes completed');
     assert.ok(pubn.outputs.slice(1).every((o) => o.confirmed && o.at >= unblockedAt), 'the waiting publishes completed on their confirm after the alarm');
     await waitFor(() => green(pubo.status), 15000, 'outbox drained (status green)');
     await waitFor(() => all.every((e) => work.effects.has(e.idempotencykey)), 20000, 'every event worked');
