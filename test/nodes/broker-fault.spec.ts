@@ -232,7 +232,6 @@ describe('broker nodes: broker stopped and started twice mid-stream, and a memor
           return of(p.id)(pubfail);
         },
       }])),
-      after: collect(node('after')),
     };
     await waitFor(() => green(out.con), 15000, 'consumer connected');
     return out;
