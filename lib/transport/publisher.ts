@@ -52,6 +52,8 @@ interface Pending {
   deadline: number;
   timer?: NodeJS.Timeout;
   returned?: Message;
+  /** Sent directly by publish(): may still go to the outbox if the send does not get through. */
+  fallBack?: boolean;
   done: boolean;
   resolve(): void;
   reject(err: Error): void;
@@ -161,7 +163,23 @@ export class Publisher implements BrokerUser {
 
   onBlocked(blocked: boolean): void {
     this.blocked = blocked;
-    if (!blocked) this.flush();
+    if (!blocked) {
+      this.flush();
+      return;
+    }
+    // RabbitMQ blocks a connection (and says so) only when it publishes during an alarm, so the
+    // publishes that revealed the block sit unconfirmed until the alarm clears. With an outbox
+    // they go there now, like every later publish while blocked (the wire copy may still arrive:
+    // a duplicate is possible, a loss is not).
+    if (!this.outbox || this.closed) return;
+    for (const list of this.sent.values()) {
+      for (const p of list) {
+        if (p.done || !p.fallBack) continue;
+        clearTimeout(p.timer);
+        p.done = true;
+        this.store(p.event).then(p.resolve, p.reject);
+      }
+    }
   }
 
   /**
@@ -225,6 +243,7 @@ export class Publisher implements BrokerUser {
     const ch = this.channel as ConfirmChannel;
     const id = p.options.messageId as string;
     p.returned = undefined;
+    p.fallBack = fallBack;
     let list = this.sent.get(id);
     if (!list) this.sent.set(id, (list = []));
     list.push(p);
