@@ -124,13 +124,14 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, timeout
   }
 }
 
-/** Rejects with `what` if `work` takes longer than `timeoutMs`. */
-export async function within<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+/** Rejects with `what` (a text, or a function giving it at that moment) if `work` takes longer than `timeoutMs`. */
+export async function within<T>(work: Promise<T>, timeoutMs: number, what: string | (() => string)): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
+  const text = () => (typeof what === 'function' ? what() : what);
   try {
     return await Promise.race([
       work,
-      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms: ${what}`)), timeoutMs))),
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms: ${text()}`)), timeoutMs))),
     ]);
   } finally {
     clearTimeout(timer);
