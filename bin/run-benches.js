@@ -9,7 +9,7 @@ const path = require('node:path');
 const args = process.argv.slice(2);
 const reportOnly = args.includes('--report-only');
 const names = args.filter((a) => !a.startsWith('--'));
-const all = ['validation', 'idempotency-sqlite', 'outbox', 'idempotency-postgres', 'idempotency-memory', 'request', 'amqp-publish', 'amqp-consume'];
+const all = ['validation', 'idempotency-sqlite', 'outbox', 'idempotency-postgres', 'idempotency-memory', 'request', 'amqp-publish', 'amqp-consume', 'node-publish', 'node-consume'];
 const below = [];
 for (const name of names.length ? names : all) {
   const file = path.join(__dirname, '..', 'dist', 'bench', `${name}.bench.js`);

@@ -71,11 +71,14 @@ export = function register(RED: NodeAPI): void {
     const status = new CounterStatus((s) => this.status(s));
     let state: BrokerStatus = { state: 'connecting' };
     let consumer: TransportConsumer | undefined;
-    const show = () => {
-      if (state.state !== 'connected' || !consumer) return status.update(brokerStatus(RED, state));
-      const s = consumer.stats();
-      status.update(STATUS.ok(RED._('plantsync-consume.status.counts', { inFlight: pending.size, acked: s.acked, retried: s.retried, parked: s.parked })));
-    };
+    // Called twice per message: the text (a translated catalogue message) is built only when the
+    // throttled status shows.
+    const show = () =>
+      status.update(() => {
+        if (state.state !== 'connected' || !consumer) return brokerStatus(RED, state);
+        const s = consumer.stats();
+        return STATUS.ok(RED._('plantsync-consume.status.counts', { inFlight: pending.size, acked: s.acked, retried: s.retried, parked: s.parked }));
+      });
 
     // Each delivery goes out once and stays in flight (its handler pending) until a settle node,
     // the settle timeout or close settles it; the core acks or fails it from there.
