@@ -53,6 +53,6 @@ echo "== leg $leg: Node $(node --version), Node-RED $node_red_version"
 if [ "$leg" = node20 ]; then npm run lint; fi
 PLANTSYNC_EXPECT_NODE_MAJOR="${leg#node}" PLANTSYNC_EXPECT_NODE_RED_MAJOR="$node_red_major" npm test
 node .ci/pack-smoke.js "$node_red_major"
-if [ "$leg" = node20 ]; then node bin/run-benches.js --report-only; else node bin/run-benches.js --report-only validation idempotency-sqlite outbox; fi
+if [ "$leg" = node20 ]; then node bin/run-benches.js --report-only; else node bin/run-benches.js --report-only validation idempotency-sqlite outbox node-publish node-consume; fi
 
 echo "== leg $leg passed: Node $(node --version), Node-RED $node_red_version, $(( $(date +%s) - started )) s"
