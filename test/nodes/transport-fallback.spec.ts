@@ -185,10 +185,11 @@ describe('publish and consume without a broker node: local bus by default, PLANT
       await load(opts);
       await waitFor(() => new Set(work.effects).size === 100, 30000, 'all 100 worked after the redeploy');
       for (const id of held) assert.ok(work.seen.filter((s) => s.id === id).length >= 2, `${id} was redelivered after the redeploy`);
-      const redelivered = work.seen.filter((s) => held.has(s.id));
-      assert.ok(redelivered.length >= 10, 'each held event seen before and after');
+      // Completed events that came back are duplicates: the bus drains while the consumer runs.
+      const drained = { ready: 0, inFlight: 0, delayed: 0, parked: 0 };
+      await waitFor(async () => JSON.stringify(await busStats()) === JSON.stringify(drained), 15000, 'the bus drained');
       await helper.unload();
-      assert.deepEqual(await busStats(), { ready: 0, inFlight: 0, delayed: 0, parked: 0 });
+      assert.deepEqual(await busStats(), drained, 'nothing returned to the bus on close: every delivery was settled');
 
       const store = await openIdempotencyStore({ kind: 'sqlite', file: path.join(dir, 'plantsync.db') });
       try {
