@@ -5,7 +5,7 @@ import type { BrokerStatus } from '../../lib/transport/broker-connection';
 import type { Delivery } from '../../lib/transport/consumer';
 import type { ReplaySelector } from '../../lib/transport/replay';
 import { brokerStatus } from '../shared/broker-node';
-import { PendingDeliveries, type DeliveryRef, type DeliverySettler } from '../shared/delivery';
+import { PendingDeliveries, registerConsumer, type DeliveryRef, type DeliverySettler } from '../shared/delivery';
 import { failMessage } from '../shared/fail';
 import { meta, type PlantSyncMessage } from '../shared/plantsync-meta';
 import { CounterStatus, STATUS } from '../shared/status';
@@ -66,7 +66,8 @@ export = function register(RED: NodeAPI): void {
     const bindingKeys = (config.bindingKeys ?? '').split(/[\s,]+/).filter(Boolean);
     const maxAttempts = Number(config.maxAttempts) >= 1 ? Math.floor(Number(config.maxAttempts)) : undefined;
     const settleTimeoutMs = seconds(config.settleTimeout, 300);
-    const closeTimeoutMs = seconds(config.closeTimeout, 10);
+    // Node-RED abandons a close after 15 s: stay under it so the returned deliveries are counted.
+    const closeTimeoutMs = Math.min(seconds(config.closeTimeout, 10), 14000);
 
     const status = new CounterStatus((s) => this.status(s));
     let state: BrokerStatus = { state: 'connecting' };
@@ -134,6 +135,7 @@ export = function register(RED: NodeAPI): void {
       return;
     }
     const active = consumer;
+    const deregister = registerConsumer(this);
     const unsubscribe = transport.subscribe((s) => {
       state = s;
       show();
@@ -161,6 +163,7 @@ export = function register(RED: NodeAPI): void {
         .catch((err: Error) => this.warn(err.message))
         .then(() => {
           pending.clear(Object.assign(new Error('the consumer closed'), { code: 'CONSUMER_CLOSED' }));
+          deregister();
           transport.release();
           done();
         });

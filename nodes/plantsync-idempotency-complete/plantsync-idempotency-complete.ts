@@ -55,6 +55,9 @@ export = function register(RED: NodeAPI): void {
         // only after a release, so that its retry can claim the key again.
         if (delivery) {
           const settledAs = await settleDeliveryOf(RED, msg, action === 'complete' ? undefined : deliveryError(msg, action));
+          // One settle point per delivery: a branch that fails after another branch acked cannot
+          // take the ack back, so say so instead of dropping the failure silently.
+          if (settledAs === 'already-acked' && action !== 'complete') this.warn(RED._('plantsync-idempotency-complete.errors.alreadyAcked'));
           outcome ??= settledAs;
         }
         if (outcome) {

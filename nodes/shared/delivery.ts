@@ -7,7 +7,11 @@
 import type { Node, NodeAPI } from 'node-red';
 import type { PlantSyncMessage } from './plantsync-meta';
 
-export type DeliveryOutcome = 'acked' | 'failed' | 'unknown';
+/**
+ * `already-acked` / `already-failed`: another settle node settled this delivery first (a flow
+ * that fans out to several settle nodes); `unknown`: no longer pending (timed out, consumer gone).
+ */
+export type DeliveryOutcome = 'acked' | 'failed' | 'already-acked' | 'already-failed' | 'unknown';
 
 /** What the consume node puts on `msg.plantsync.delivery`. */
 export interface DeliveryRef {
@@ -21,8 +25,23 @@ export interface DeliveryRef {
 
 /** A consume node, as the settle node sees it. */
 export interface DeliverySettler extends Node {
-  /** Settles a pending delivery: no error -> ack; an error -> retry tier / parking lot. False when unknown. */
-  settleDelivery(id: string, error?: unknown): Promise<boolean>;
+  /** Settles a pending delivery: no error -> ack; an error -> retry tier / parking lot. */
+  settleDelivery(id: string, error?: unknown): Promise<DeliveryOutcome>;
+}
+
+/**
+ * Consume nodes by id from their construction until their close has finished. Node-RED takes a
+ * closing node out of RED.nodes.getNode before its close handler runs, yet the deliveries it
+ * waits for during close (work still running in nodes that were not redeployed) must be settled.
+ */
+const consumers = new Map<string, DeliverySettler>();
+
+/** Registers a consume node; the returned function deregisters it (call it when close is done). */
+export function registerConsumer(node: DeliverySettler): () => void {
+  consumers.set(node.id, node);
+  return () => {
+    if (consumers.get(node.id) === node) consumers.delete(node.id);
+  };
 }
 
 interface Entry {
@@ -30,9 +49,13 @@ interface Entry {
   timer: NodeJS.Timeout;
 }
 
+/** How many settled delivery ids a consume node remembers, to tell a second settle from an unknown one. */
+const RECENT = 10000;
+
 /** A consume node's pending deliveries with their settle timeout. */
 export class PendingDeliveries {
   private readonly entries = new Map<string, Entry>();
+  private readonly recent = new Map<string, 'acked' | 'failed'>();
 
   get size(): number {
     return this.entries.size;
@@ -50,14 +73,20 @@ export class PendingDeliveries {
     this.entries.set(id, { settle, timer });
   }
 
-  /** Settles and forgets a delivery; false when it is not (or no longer) pending. */
-  async settle(id: string, error?: unknown): Promise<boolean> {
+  /** Settles a pending delivery once; a later settle learns how the first one went. */
+  async settle(id: string, error?: unknown): Promise<DeliveryOutcome> {
     const entry = this.entries.get(id);
-    if (!entry) return false;
+    if (!entry) {
+      const earlier = this.recent.get(id);
+      return earlier ? (`already-${earlier}` as const) : 'unknown';
+    }
     this.entries.delete(id);
     clearTimeout(entry.timer);
+    const outcome = error === undefined ? 'acked' : 'failed';
+    this.recent.set(id, outcome);
+    if (this.recent.size > RECENT) this.recent.delete(this.recent.keys().next().value as string);
     await entry.settle(error);
-    return true;
+    return outcome;
   }
 
   /**
@@ -88,8 +117,7 @@ export function deliveryOf(msg: PlantSyncMessage): DeliveryRef | undefined {
 export async function settleDeliveryOf(RED: NodeAPI, msg: PlantSyncMessage, error?: unknown): Promise<DeliveryOutcome | undefined> {
   const ref = deliveryOf(msg);
   if (!ref || ref.settled) return ref?.settled;
-  const consumer = RED.nodes.getNode(ref.consumer) as DeliverySettler | null;
-  const known = typeof consumer?.settleDelivery === 'function' ? await consumer.settleDelivery(ref.id, error) : false;
-  ref.settled = known ? (error === undefined ? 'acked' : 'failed') : 'unknown';
+  const consumer = consumers.get(ref.consumer) ?? (RED.nodes.getNode(ref.consumer) as DeliverySettler | null);
+  ref.settled = typeof consumer?.settleDelivery === 'function' ? await consumer.settleDelivery(ref.id, error) : 'unknown';
   return ref.settled;
 }

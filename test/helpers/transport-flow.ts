@@ -15,7 +15,8 @@ export type DeliveredMsg = Record<string, unknown> & {
   payload: { id: string };
   amqp: { attempt: number; headers: Record<string, unknown>; routingKey: string; exchange: string; deliveryTag: number; transport: string };
 };
-export type Decision = 'ok' | 'fail' | 'hold';
+/** ok: done now; later: done after 400 ms (work still running); fail: retryable error; hold: never. */
+export type Decision = 'ok' | 'later' | 'fail' | 'hold';
 
 /** The "work" of the flow: records every delivery it sees and decides its fate per test. */
 export const work = {
@@ -30,7 +31,7 @@ export const work = {
   },
 };
 
-/** `test-worker`: ok -> output 1 (side effect recorded); fail -> output 2 with a retryable error; hold -> nothing. */
+/** `test-worker`: ok / later -> output 1 (side effect recorded); fail -> output 2 with a retryable error; hold -> nothing. */
 export function workerNode(RED: NodeAPI): void {
   RED.nodes.registerType('test-worker', function (this: Node, config: NodeDef) {
     RED.nodes.createNode(this, config);
@@ -43,6 +44,14 @@ export function workerNode(RED: NodeAPI): void {
         send([input, null]);
       }
       if (decision === 'fail') send([null, { ...input, error: { code: 'ERP_UNAVAILABLE', message: 'ERP said 503', retryable: true } }]);
+      if (decision === 'later') {
+        setTimeout(() => {
+          work.effects.push(msg.payload.id);
+          send([input, null]);
+          done();
+        }, 400);
+        return;
+      }
       done();
     });
   });

@@ -13,7 +13,7 @@ import { openIdempotencyStore } from '../../lib/idempotency/open-store';
 import { LocalBus } from '../../lib/transport/local-bus';
 import { HEADERS } from '../../lib/transport/message';
 import { queuesOf, resolveTopology } from '../../lib/transport/topology';
-import { collect, helper, type TestNode } from '../helpers/node-helper';
+import { collect, helper, nextMessage, type TestNode } from '../helpers/node-helper';
 import { sharedRabbit, uniqueName } from '../helpers/rabbitmq';
 import { assertReplayedOnce, completedIds, runConsumeAndPostExample, settleFlow, work, workerNode, type DeliveredMsg as Msg } from '../helpers/transport-flow';
 import { Admin, makeEvent, waitFor } from '../transport/util';
@@ -197,6 +197,48 @@ describe('publish and consume without a broker node: local bus by default, PLANT
       } finally {
         await store.close();
       }
+    });
+
+    it('a deploy of the modified consume node only: work still running settles during the close, is acked and not delivered again', async () => {
+      const { after, dups } = await load({ closeTimeout: 5 });
+      work.decide = () => 'later';
+      const event = makeEvent(11);
+      await publishAll([event]);
+      await waitFor(() => work.seen.length === 1, 5000, 'the event is being worked');
+      // Node-RED takes the consume node out of RED.nodes.getNode before closing it; the settle
+      // node, not redeployed, must still reach it while its close waits for this delivery.
+      const modified = flow({ closeTimeout: 5 }).map((n) => (n.id === 'con' ? { ...n, name: 'renamed' } : n));
+      const started = Date.now();
+      await (helper as unknown as { _redNodes: { setFlows(f: unknown[], c: unknown, type: string): Promise<unknown> } })._redNodes.setFlows(modified, {}, 'nodes');
+      const closeMs = Date.now() - started;
+      await waitFor(() => after.length === 1, 5000, 'settled');
+      assert.equal((after[0].plantsync as { delivery: { settled: string } }).delivery.settled, 'acked');
+      assert.ok(closeMs < 4000, `the close ended once the delivery settled (${closeMs} ms), not at its 5 s timeout`);
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(work.seen.length, 1, 'not delivered again');
+      assert.equal(dups.length, 0);
+      assert.deepEqual(await busStats(), { ready: 0, inFlight: 0, delayed: 0, parked: 0 });
+    });
+
+    it('a second settle of the same delivery learns the first one acked; a failure then is reported, not silently dropped', async () => {
+      await load();
+      work.decide = () => 'ok';
+      const warnings: string[] = [];
+      node('bad').on('call:warn', (call: { args: unknown[] }) => warnings.push(String(call.args[0])));
+      const done = nextMessage(node('after'), 5000);
+      await publishAll([makeEvent(12)]);
+      const first = await done;
+      // A second branch of the same message failing after the ack:
+      const second = nextMessage(node('afterbad'), 5000);
+      const copy = JSON.parse(JSON.stringify(first)) as Record<string, unknown> & { plantsync: { delivery: Record<string, unknown>; idempotency: Record<string, unknown> } };
+      delete copy.plantsync.delivery.settled;
+      copy.plantsync.idempotency.settled = 'completed';
+      node('bad').receive({ ...copy, error: { code: 'ERP_UNAVAILABLE', message: 'late branch failed', retryable: true } });
+      const late = await second;
+      assert.equal((late.plantsync as { delivery: { settled: string } }).delivery.settled, 'already-acked');
+      assert.equal(warnings.length, 1);
+      assert.match(warnings[0], /alreadyAcked|another settle node acked/);
+      assert.equal(work.seen.length, 1, 'nothing retried');
     });
 
     it('keeps events published while the consumer is stopped: the group and its binding keys live in the bus file', async () => {
