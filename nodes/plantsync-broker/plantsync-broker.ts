@@ -5,6 +5,7 @@ import type { NodeAPI, NodeDef } from 'node-red';
 import { BrokerConnection, type BrokerConfig, type BrokerStatus } from '../../lib/transport/broker-connection';
 import { resolveTopology, TRANSPORT_DEFAULTS } from '../../lib/transport/topology';
 import { parseRetryTiers, type BrokerCredentials, type PlantSyncBrokerNode, type TopologyRequest } from '../shared/broker-node';
+import { logConnectFailures } from '../shared/transport';
 
 interface BrokerNodeDef extends NodeDef {
   url?: string;
@@ -25,6 +26,8 @@ interface BrokerNodeDef extends NodeDef {
 function brokerConfig(config: BrokerNodeDef, creds: BrokerCredentials, userDir: string, id: string): BrokerConfig {
   const full = creds.fullUrl?.trim();
   const u = new URL(full || config.url?.trim() || 'amqp://localhost:5672');
+  // The URL field is saved in the flow JSON: a password there would end up in git.
+  if (!full && (u.username || u.password)) throw new Error('the URL field must not contain a user or password (it is stored in the flow): use the User and Password fields, or the Full URL credential');
   if (u.protocol !== 'amqp:' && u.protocol !== 'amqps:') throw new Error(`broker URL must start with amqp:// or amqps://, got ${u.protocol}`);
   if (config.tls && u.protocol === 'amqp:') u.protocol = 'amqps:';
   const out: BrokerConfig = {
@@ -66,16 +69,10 @@ export = function register(RED: NodeAPI): void {
       resolveTopology({ exchange, retryTiersMs: tiers, group: request?.group, bindingKeys: request?.bindingKeys, maxAttempts: request?.maxAttempts });
 
     const listeners = new Set<(s: BrokerStatus) => void>();
-    // Each distinct connect failure is logged once (refused login, unknown vhost, untrusted
-    // certificate): the status only says "reconnecting", the log says why.
-    let lastWarned: string | undefined;
     const unsubscribe = this.connection?.onStatus((s) => {
-      if (s.state === 'reconnecting' && s.error && s.error !== lastWarned) {
-        lastWarned = s.error;
-        this.warn(`${RED._('plantsync-broker.errors.connect')}: ${s.error}`);
-      } else if (s.state === 'connected') lastWarned = undefined;
       for (const l of listeners) l(s);
     });
+    const unlog = this.connection && logConnectFailures(this.connection, (message) => this.warn(`${RED._('plantsync-broker.errors.connect')}: ${message}`));
     this.subscribe = (listener) => {
       listeners.add(listener);
       listener(this.connection?.status ?? { state: 'closed' });
@@ -109,6 +106,7 @@ export = function register(RED: NodeAPI): void {
         .catch(() => undefined)
         .then(() => {
           unsubscribe?.();
+          unlog?.();
           listeners.clear();
           done();
         });

@@ -6,7 +6,7 @@ import { brokerStatus } from '../shared/broker-node';
 import { failMessage } from '../shared/fail';
 import type { PlantSyncMessage } from '../shared/plantsync-meta';
 import { CounterStatus, STATUS } from '../shared/status';
-import { transportFor } from '../shared/transport';
+import { transportFor, type TransportPublisher } from '../shared/transport';
 
 interface PublishNodeDef extends NodeDef {
   /** A plantsync-broker config node; empty = PLANTSYNC_AMQP_URL, else the embedded local bus. */
@@ -36,7 +36,18 @@ export = function register(RED: NodeAPI): void {
     const outboxName = `outbox-${this.id}.db`;
     const useOutbox = transport.kind === 'rabbitmq' && config.outbox !== false;
     const timeoutMs = Math.max(0.1, Number(config.timeout) || 10) * 1000;
-    const publisher = transport.publisher({ outboxFile: useOutbox ? path.join(userDir, 'plantsync', outboxName) : undefined, timeoutMs });
+    let publisher: TransportPublisher;
+    try {
+      publisher = transport.publisher({ outboxFile: useOutbox ? path.join(userDir, 'plantsync', outboxName) : undefined, timeoutMs });
+    } catch (err) {
+      // The outbox file could not be opened: refuse messages, and give the transport back.
+      transport.release();
+      const why = (err as Error).message;
+      this.status(STATUS.failed(why.slice(0, 40)));
+      this.error(RED._('plantsync-publish.errors.noBroker', { message: why }));
+      this.on('input', (msg: PlantSyncMessage, _send, done) => failMessage(msg, new PlantSyncError('CONFIG_ERROR', why), done));
+      return;
+    }
 
     const status = new CounterStatus((s) => this.status(s));
     let state: BrokerStatus = { state: 'connecting' };

@@ -122,7 +122,7 @@ function rabbitTransport(broker: Pick<PlantSyncBrokerNode, 'connection' | 'prefe
         publish: (event) => publisher.publish(event).then(() => ({ exchange: topology.exchange, routingKey: routingKeyOf(event as { type: string }) })),
         backlog: () => outbox?.backlog() ?? 0,
         onBacklog: (listener) => outbox?.onChange(listener) ?? (() => undefined),
-        close: () => publisher.close(5000).then(() => outbox?.close()),
+        close: () => publisher.close(5000).finally(() => outbox?.close()),
       };
     },
     consumer(request) {
@@ -138,14 +138,32 @@ function rabbitTransport(broker: Pick<PlantSyncBrokerNode, 'connection' | 'prefe
   };
 }
 
+/**
+ * Logs each distinct connect failure of a connection once (refused login, unknown vhost,
+ * untrusted certificate): a status only says "reconnecting", the log says why.
+ */
+export function logConnectFailures(connection: BrokerConnection, warn: (message: string) => void): () => void {
+  let last: string | undefined;
+  return connection.onStatus((s) => {
+    if (s.state === 'reconnecting' && s.error && s.error !== last) {
+      last = s.error;
+      warn(s.error);
+    } else if (s.state === 'connected') last = undefined;
+  });
+}
+
 /** The RabbitMQ broker of PLANTSYNC_AMQP_URL as a transport; shares one connection per URL. */
-function envRabbit(url: string): NodeTransport {
+function envRabbit(RED: NodeAPI, url: string): NodeTransport {
   const tiers = envTiers();
   const config = envBrokerConfig(url);
   let shared = envBrokers.get(url);
   if (!shared) {
     shared = new Shared(
-      () => new BrokerConnection(config),
+      () => {
+        const connection = new BrokerConnection(config);
+        logConnectFailures(connection, (message) => RED.log.warn(`[plantsync] PLANTSYNC_AMQP_URL (${new URL(url).host}): cannot connect, retrying: ${message}`));
+        return connection;
+      },
       (c) => {
         envBrokers.delete(url);
         void c.close().catch(() => undefined);
@@ -237,7 +255,7 @@ export function transportFor(RED: NodeAPI, brokerId: string | undefined): { tran
       return { transport: rabbitTransport(broker, broker.name || broker.id, broker.use()) };
     }
     const url = process.env.PLANTSYNC_AMQP_URL?.trim();
-    if (url) return { transport: envRabbit(url) };
+    if (url) return { transport: envRabbit(RED, url) };
     const userDir = (RED.settings as { userDir?: string }).userDir ?? process.cwd();
     const file = path.resolve(userDir, process.env.PLANTSYNC_BUS_FILE?.trim() || path.join('plantsync', 'bus.db'));
     return { transport: localTransport(file) };

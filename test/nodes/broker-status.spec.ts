@@ -119,4 +119,40 @@ describe('broker nodes: status and store-and-forward across a broker restart (pr
     const msg = await caught;
     assert.equal((msg.error as { code: string }).code, 'CONFIG_ERROR');
   });
+
+  it('refuses a user or password in the URL field (it is saved in the flow JSON), with CONFIG_ERROR naming the right place', async () => {
+    const at = { z: 'f1', x: 100, y: 100 };
+    await helper.load(NODES, [
+      { id: 'f1', type: 'tab' },
+      { id: 'b', type: 'plantsync-broker', url: `amqp://guest:guest@127.0.0.1:${new URL(rabbit.url).port}` },
+      { id: 'pub', type: 'plantsync-publish', broker: 'b', wires: [[]], ...at },
+      { id: 'c', type: 'catch', scope: ['pub'], uncaught: false, wires: [['caught']], ...at },
+      { id: 'caught', type: 'helper', ...at },
+    ]);
+    const caught = nextMessage(node('caught'));
+    node('pub').receive({ payload: makeEvent(1) });
+    const error = (await caught).error as { code: string; message: string };
+    assert.equal(error.code, 'CONFIG_ERROR');
+    assert.match(error.message, /URL field must not contain a user or password/);
+  });
+
+  it('an outbox file that cannot be opened: CONFIG_ERROR per message, and the broker connection is given back at once on close', async () => {
+    // <userDir>/plantsync is a file, so the outbox folder cannot be made.
+    fs.writeFileSync(path.join(dir, 'plantsync'), 'not a folder');
+    const at = { z: 'f1', x: 100, y: 100 };
+    await helper.load(NODES, [
+      { id: 'f1', type: 'tab' },
+      { id: 'b', type: 'plantsync-broker', reconnectMs: [100, 500] },
+      { id: 'pub', type: 'plantsync-publish', broker: 'b', outbox: true, wires: [[]], ...at },
+      { id: 'c', type: 'catch', scope: ['pub'], uncaught: false, wires: [['caught']], ...at },
+      { id: 'caught', type: 'helper', ...at },
+    ], { b: { fullUrl: rabbit.url } });
+    const caught = nextMessage(node('caught'));
+    node('pub').receive({ payload: makeEvent(1) });
+    assert.equal(((await caught).error as { code: string }).code, 'CONFIG_ERROR');
+    const started = Date.now();
+    await helper.unload();
+    // The config node waits (up to 12 s) for users still holding the connection: none is left.
+    assert.ok(Date.now() - started < 5000, `closed in ${Date.now() - started} ms`);
+  });
 });

@@ -307,10 +307,26 @@ describe('publish and consume without a broker node: local bus by default, PLANT
         assert.deepEqual(queuesOf(topology).sort(), [`plantsync.${group}`, `plantsync.${group}.parking`, `plantsync.${group}.retry.200ms`, `plantsync.${group}.retry.400ms`].sort());
         for (const q of queuesOf(topology)) await waitFor(async () => (await admin.count(q)) === 0, 10000, `${q} empty`);
         assert.ok(!fs.existsSync(busFile()), 'no local bus file');
+        // The retry queues carry the env tiers as their TTLs, as the broker reports them.
+        const listed = await (await sharedRabbit()).ctl(['list_queues', 'name', 'arguments', '--no-table-headers', '--quiet']);
+        const ttl = (q: string) => /x-message-ttl[^0-9]*([0-9]+)/.exec(listed.split('\n').find((l) => l.startsWith(`${q}\t`)) ?? '')?.[1];
+        assert.equal(ttl(`plantsync.${group}.retry.200ms`), '200');
+        assert.equal(ttl(`plantsync.${group}.retry.400ms`), '400');
       } finally {
         await helper.unload();
         await admin.deleteTopology(topology);
       }
+    });
+
+    it('a refused PLANTSYNC_AMQP_URL login is logged once with the reason, never with the password', async () => {
+      process.env.PLANTSYNC_AMQP_URL = url.replace('guest:guest@', 'guest:wrong-secret@');
+      await helper.load(NODES, flow({ consumer: false }));
+      const logged = () => helper.log().args.map((a) => JSON.stringify(a)).filter((t) => t.includes('PLANTSYNC_AMQP_URL'));
+      await waitFor(() => logged().length > 0, 15000, 'a connect warning');
+      assert.match(logged()[0], /cannot connect, retrying: .*(ACCESS.REFUSED|403)/);
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(logged().length, 1, 'once per distinct reason, not per retry');
+      assert.doesNotMatch(JSON.stringify(helper.log().args), /wrong-secret/);
     });
 
     it('a malformed PLANTSYNC_AMQP_URL is a CONFIG_ERROR per message, naming the variable and not the password', async () => {
