@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { openIdempotencyStore } from '../../lib/idempotency/open-store';
 import { HEADERS } from '../../lib/transport/message';
 import { queuesOf, resolveTopology, type Topology } from '../../lib/transport/topology';
-import { collect, helper, type TestNode } from '../helpers/node-helper';
+import { collect, helper, nextMessage, type TestNode } from '../helpers/node-helper';
 import { sharedRabbit, uniqueName } from '../helpers/rabbitmq';
 import { assertReplayedOnce, completedIds, runConsumeAndPostExample, settleFlow, work, workerNode, type DeliveredMsg as Msg } from '../helpers/transport-flow';
 import { Admin, makeEvent, waitFor } from '../transport/util';
@@ -144,13 +144,44 @@ describe('broker nodes: publish, consume, settle through the guard (real RabbitM
     let poisoned = true;
     work.decide = (msg) => (poisoned && msg.payload.id === poison.id ? 'fail' : 'ok');
 
+    const started = Date.now();
     await publishAll([poison]);
     await waitFor(async () => (await admin.count(topology.parkingQueue as string)) === 1, 15000, 'parked');
     assert.deepEqual(work.seen.map((s) => s.attempt), [1, 2, 3]);
+    // Attempt 2 waited in the 300 ms tier, attempt 3 in the 600 ms tier.
+    assert.ok(Date.now() - started >= 900, `parked after ${Date.now() - started} ms: both tiers waited`);
     assert.equal(await admin.count(topology.workQueue as string), 0);
 
     poisoned = false;
     await assertReplayedOnce(node('con'), node('replayed'), after, { correlationId: poison.correlationid });
+    await queuesEmpty();
+  });
+
+  it('a parked event whose key was completed meanwhile (the source sent it again) is absorbed by the guard on replay: posted once, the parked copy acked', async () => {
+    const { after, dups } = await load({ maxAttempts: 3 });
+    const first = makeEvent(5, { correlationid: uniqueName('order') });
+    // The target was down for the first copy: three attempts, then the parking lot.
+    work.decide = (msg) => (msg.payload.id === first.id ? 'fail' : 'ok');
+    await publishAll([first]);
+    await waitFor(async () => (await admin.count(topology.parkingQueue as string)) === 1, 15000, 'parked');
+
+    // The source sends the same fact again (same idempotency key, new event id): it is posted.
+    const resent = { ...first, id: `${first.id}-resent` };
+    await publishAll([resent]);
+    await waitFor(() => after.length === 1, 10000, 'the resent copy posted');
+    assert.deepEqual(work.effects, [resent.id]);
+
+    // Replaying the parked copy goes through the guard: a duplicate with the first result, acked.
+    const replayed = nextMessage(node('replayed'));
+    node('con').receive({ topic: 'replay', payload: { type: first.type, correlationId: first.correlationid } });
+    assert.deepEqual((await replayed).payload, { examined: 1, replayed: 1, kept: 0 });
+    await waitFor(() => dups.length === 1, 10000, 'the replayed copy answered as a duplicate');
+    const dup = dups[0] as Msg & { plantsync: { idempotency: { status: string; result: unknown }; delivery: { settled: string } } };
+    assert.equal(dup.payload.id, first.id);
+    assert.equal(dup.plantsync.idempotency.status, 'duplicate');
+    assert.equal(dup.plantsync.idempotency.result, resent.id, 'the first completion\'s result');
+    assert.equal(dup.plantsync.delivery.settled, 'acked');
+    assert.deepEqual(work.effects, [resent.id], 'posted once in all');
     await queuesEmpty();
   });
 
