@@ -42,7 +42,10 @@ export interface ConsumerOptions {
   prefetch?: number;
   /** Declare the topology on every connect (default true). */
   declare?: boolean;
-  /** Problems that have no caller to go to (a copy not confirmed, a settle on a dead channel). */
+  /**
+   * Problems that have no caller to go to (a copy not confirmed, a settle on a dead channel, a
+   * failed setup such as PRECONDITION_FAILED on the work queue, which is retried with backoff).
+   */
   onError?: (error: unknown) => void;
 }
 
@@ -72,6 +75,8 @@ export class Consumer implements BrokerUser {
   private link?: Link;
   private started = false;
   private closing = false;
+  /** The message of the last failed setup reported, until a setup succeeds. */
+  private setupError?: string;
   private readonly inFlight = new Set<Promise<void>>();
   private counts = { acked: 0, retried: 0, parked: 0, stale: 0 };
 
@@ -102,24 +107,48 @@ export class Consumer implements BrokerUser {
     return { inFlight: this.inFlight.size, ...this.counts };
   }
 
+  /** A failure closes the channels opened so far: none is left behind. */
   async onConnected(model: ChannelModel): Promise<void> {
     if (this.closing) return;
-    const ch = await model.createChannel();
-    const cc = await model.createConfirmChannel();
-    const link: Link = { ch, cc };
-    for (const c of [ch, cc]) {
-      c.on('error', () => undefined); // 'close' follows
-      c.on('close', () => {
-        if (this.link !== link) return;
-        this.link = undefined;
-        if (!this.closing) this.broker.fail(new Error('consumer channel closed'));
-      });
+    const opened: Channel[] = [];
+    const abandon = async () => {
+      for (const c of opened) await c.close().catch(() => undefined);
+    };
+    try {
+      const ch = await model.createChannel();
+      opened.push(ch);
+      const cc = await model.createConfirmChannel();
+      opened.push(cc);
+      const link: Link = { ch, cc };
+      for (const c of [ch, cc]) {
+        c.on('error', () => undefined); // 'close' follows
+        c.on('close', () => {
+          if (this.link !== link) return;
+          this.link = undefined;
+          // Failing during setup is reported by onConnected's rejection; only a running consumer rebuilds.
+          if (!this.closing && link.tag) this.broker.fail(new Error('consumer channel closed'));
+        });
+      }
+      if (this.declare) await declareTopology(cc, this.topology);
+      await ch.prefetch(this.prefetch);
+      this.link = link;
+      const reply = await ch.consume(this.topology.workQueue as string, (msg) => this.onMessage(link, msg), { noAck: false });
+      link.tag = reply.consumerTag;
+      this.setupError = undefined;
+    } catch (err) {
+      await abandon();
+      throw err;
     }
-    if (this.declare) await declareTopology(cc, this.topology);
-    await ch.prefetch(this.prefetch);
-    this.link = link;
-    const reply = await ch.consume(this.topology.workQueue as string, (msg) => this.onMessage(link, msg), { noAck: false });
-    link.tag = reply.consumerTag;
+  }
+
+  /**
+   * The broker connection reports a failed setup here and retries it with backoff: passed on to
+   * onError once per distinct message until a setup succeeds (BrokerConnection.onSetup has every attempt).
+   */
+  onSetupFailed(error: Error): void {
+    if (error.message === this.setupError) return;
+    this.setupError = error.message;
+    this.report(error);
   }
 
   onDisconnected(): void {

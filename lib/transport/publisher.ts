@@ -30,6 +30,11 @@ export interface PublisherOptions {
   outbox?: Outbox;
   /** Declare the exchange on every connect (default true). */
   declare?: boolean;
+  /**
+   * Problems that have no caller to go to, for the node to log: a failed setup of the publisher's
+   * channel (retried with backoff).
+   */
+  onError?: (error: Error, entry?: OutboxEntry) => void;
 }
 
 export interface PublisherStats {
@@ -81,6 +86,9 @@ export class Publisher implements BrokerUser {
   private inFlight = 0;
   /** Outbox enqueues not yet committed: direct publishing waits until none are left. */
   private enqueuing = 0;
+  /** The message of the last failed setup reported, until a setup succeeds. */
+  private setupError?: string;
+  private readonly onError?: PublisherOptions['onError'];
   private counts = { confirmed: 0, failed: 0, stored: 0 };
 
   constructor(
@@ -92,6 +100,7 @@ export class Publisher implements BrokerUser {
     this.timeoutMs = options.timeoutMs ?? TRANSPORT_DEFAULTS.publishTimeoutMs;
     this.outbox = options.outbox;
     this.declare = options.declare ?? true;
+    this.onError = options.onError;
   }
 
   /** Registers with the broker connection and starts draining the outbox. */
@@ -138,6 +147,7 @@ export class Publisher implements BrokerUser {
     });
   }
 
+  /** A failure closes the channel: none is left behind. */
   async onConnected(model: ChannelModel): Promise<void> {
     const ch = await model.createConfirmChannel();
     ch.on('error', () => undefined); // 'close' follows
@@ -148,11 +158,27 @@ export class Publisher implements BrokerUser {
       if (this.live === ch) this.live = undefined;
     });
     ch.on('return', (msg: Message) => this.onReturn(msg));
-    if (this.declare) await declareExchange(ch, this.topology);
+    try {
+      if (this.declare) await declareExchange(ch, this.topology);
+    } catch (err) {
+      await ch.close().catch(() => undefined);
+      throw err;
+    }
     this.channel = ch;
     this.live = ch;
     this.blocked = false;
+    this.setupError = undefined;
     this.flush();
+  }
+
+  /**
+   * The broker connection reports a failed setup here and retries it with backoff: passed on to
+   * onError once per distinct message until a setup succeeds (BrokerConnection.onSetup has every attempt).
+   */
+  onSetupFailed(error: Error): void {
+    if (error.message === this.setupError) return;
+    this.setupError = error.message;
+    this.report(error);
   }
 
   onDisconnected(): void {
@@ -307,6 +333,14 @@ export class Publisher implements BrokerUser {
     const i = this.waiting.indexOf(p);
     if (i >= 0) this.waiting.splice(i, 1);
     this.settle(p, new TransportError('PUBLISH_TIMEOUT', `no broker confirm within ${this.timeoutMs} ms`, { messageId: p.event.id, connected: this.ready }));
+  }
+
+  private report(error: Error, entry?: OutboxEntry): void {
+    try {
+      this.onError?.(error, entry);
+    } catch {
+      // the reporter must not break publishing
+    }
   }
 
   private settle(p: Pending, err?: Error): void {
