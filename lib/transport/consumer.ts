@@ -77,6 +77,8 @@ export class Consumer implements BrokerUser {
   private closing = false;
   /** The message of the last failed setup reported, until a setup succeeds. */
   private setupError?: string;
+  /** The setup in progress (onConnected): close() waits for it, so it cannot leave a subscription. */
+  private settingUp?: Promise<void>;
   private readonly inFlight = new Set<Promise<void>>();
   private counts = { acked: 0, retried: 0, parked: 0, stale: 0 };
 
@@ -107,9 +109,19 @@ export class Consumer implements BrokerUser {
     return { inFlight: this.inFlight.size, ...this.counts };
   }
 
-  /** A failure closes the channels opened so far: none is left behind. */
   async onConnected(model: ChannelModel): Promise<void> {
     if (this.closing) return;
+    const setup = this.setUp(model);
+    this.settingUp = setup;
+    try {
+      await setup;
+    } finally {
+      if (this.settingUp === setup) this.settingUp = undefined;
+    }
+  }
+
+  /** A failure or a close() meanwhile closes the channels opened so far: none is left behind. */
+  private async setUp(model: ChannelModel): Promise<void> {
     const opened: Channel[] = [];
     const abandon = async () => {
       for (const c of opened) await c.close().catch(() => undefined);
@@ -129,11 +141,14 @@ export class Consumer implements BrokerUser {
           if (!this.closing && link.tag) this.broker.fail(new Error('consumer channel closed'));
         });
       }
+      if (this.closing) return await abandon();
       if (this.declare) await declareTopology(cc, this.topology);
+      if (this.closing) return await abandon();
       await ch.prefetch(this.prefetch);
+      if (this.closing) return await abandon();
       this.link = link;
       const reply = await ch.consume(this.topology.workQueue as string, (msg) => this.onMessage(link, msg), { noAck: false });
-      link.tag = reply.consumerTag;
+      link.tag = reply.consumerTag; // a close() meanwhile waits for this and then cancels it
       this.setupError = undefined;
     } catch (err) {
       await abandon();
@@ -162,6 +177,7 @@ export class Consumer implements BrokerUser {
   async close(timeoutMs = 10000): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    await this.settingUp?.catch(() => undefined);
     const link = this.link;
     if (link?.tag) await link.ch.cancel(link.tag).catch(() => undefined);
     if (this.inFlight.size > 0) {

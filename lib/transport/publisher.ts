@@ -88,6 +88,8 @@ export class Publisher implements BrokerUser {
   private enqueuing = 0;
   /** The message of the last failed setup reported, until a setup succeeds. */
   private setupError?: string;
+  /** The setup in progress (onConnected): close() waits for it, so it cannot leave a channel open. */
+  private settingUp?: Promise<void>;
   private readonly onError?: PublisherOptions['onError'];
   private counts = { confirmed: 0, failed: 0, stored: 0 };
 
@@ -147,8 +149,19 @@ export class Publisher implements BrokerUser {
     });
   }
 
-  /** A failure closes the channel: none is left behind. */
   async onConnected(model: ChannelModel): Promise<void> {
+    if (this.closed) return;
+    const setup = this.setUp(model);
+    this.settingUp = setup;
+    try {
+      await setup;
+    } finally {
+      if (this.settingUp === setup) this.settingUp = undefined;
+    }
+  }
+
+  /** A failure or a close() meanwhile closes the channel: none is left behind. */
+  private async setUp(model: ChannelModel): Promise<void> {
     const ch = await model.createConfirmChannel();
     ch.on('error', () => undefined); // 'close' follows
     ch.on('close', () => {
@@ -159,10 +172,14 @@ export class Publisher implements BrokerUser {
     });
     ch.on('return', (msg: Message) => this.onReturn(msg));
     try {
-      if (this.declare) await declareExchange(ch, this.topology);
+      if (this.declare && !this.closed) await declareExchange(ch, this.topology);
     } catch (err) {
       await ch.close().catch(() => undefined);
       throw err;
+    }
+    if (this.closed) {
+      await ch.close().catch(() => undefined);
+      return;
     }
     this.channel = ch;
     this.live = ch;
@@ -215,6 +232,7 @@ export class Publisher implements BrokerUser {
   async close(timeoutMs = 5000): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.settingUp?.catch(() => undefined);
     const deadline = Date.now() + timeoutMs;
     while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     for (const p of this.waiting.splice(0)) this.settle(p, new TransportError('BROKER_CLOSED', 'the publisher closed before the event was sent'));

@@ -9,7 +9,7 @@ import { Consumer } from '../../lib/transport/consumer';
 import { Publisher } from '../../lib/transport/publisher';
 import { resolveTopology, type Topology } from '../../lib/transport/topology';
 import { sharedRabbit, uniqueName, type RabbitServer } from '../helpers/rabbitmq';
-import { Admin, brokerConnections, makeEvent, sleep, waitFor, within } from './util';
+import { Admin, brokerConnections, makeEvent, queueConsumers, sleep, waitFor, within } from './util';
 
 describe('transport: users of one shared broker connection', function () {
   this.timeout(60000);
@@ -123,6 +123,42 @@ describe('transport: users of one shared broker connection', function () {
     await waitFor(() => calls.includes('late'), 3000, 'the late user handed the connection');
     await sleep(200);
     assert.deepEqual(calls, ['early', 'late'], 'each handed over once');
+  });
+
+  it('a consumer or publisher closed during its own setup leaves no consumer and no channel behind', async () => {
+    const topology = resolveTopology({ group: uniqueName('closing'), exchange: uniqueName('ex'), retryTiersMs: [200] });
+    dropTopologyLater(topology);
+    const { broker, name } = newBroker();
+    const keeper: BrokerUser = { onConnected: async () => undefined }; // holds the connection open, no channels
+    broker.register(keeper);
+    await broker.whenConnected(10000);
+    const channels = async () => (await brokerConnections(server.ctl, name))[0]?.channels;
+
+    // The measurement works: a live consumer shows up as one consumer and two channels.
+    const control = new Consumer(broker, { topology, handler: () => undefined }).start();
+    await waitFor(() => control.consuming, 10000, 'control consumer subscribed');
+    await waitFor(async () => (await channels()) === 2, 5000, 'two channels');
+    assert.equal(await queueConsumers(server.ctl, topology.workQueue as string), 1);
+    await control.close(2000);
+    await waitFor(async () => (await channels()) === 0 && (await queueConsumers(server.ctl, topology.workQueue as string)) === 0, 5000, 'control closed');
+
+    // Closed at different points of the setup: synchronously after start, after a turn, after a few ms.
+    const pauses = [-1, 0, 1, 2, 4, 8, 15, 25];
+    for (const pause of pauses) {
+      const consumer = new Consumer(broker, { topology, handler: () => undefined });
+      const publisher = new Publisher(broker, { topology });
+      consumer.start();
+      publisher.start();
+      if (pause === 0) await new Promise((r) => setImmediate(r));
+      else if (pause > 0) await sleep(pause);
+      await within(Promise.all([consumer.close(2000), publisher.close(2000)]), 5000, `close after ${pause} ms`);
+      assert.equal(consumer.consuming, false);
+      assert.equal(publisher.ready, false);
+    }
+    await sleep(500); // room for a setup that went on after its close
+    assert.equal(await queueConsumers(server.ctl, topology.workQueue as string), 0, 'no consumer left on the queue');
+    assert.equal(await channels(), 0, 'no channel left open');
+    assert.equal(broker.status.state, 'connected');
   });
 
   it('reopening while the last user is closing it: the close finishes and the broker sees one connection', async () => {
