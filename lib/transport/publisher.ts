@@ -13,6 +13,8 @@
  * With an outbox (store-and-forward): while down or blocked, or while the outbox still holds
  * entries (so nothing overtakes older stored events of its subject), publishes go to the outbox
  * and resolve once stored; the outbox drains in order per subject through confirmed publishes.
+ * A direct publish that is not confirmed (channel lost, connection blocked, or no confirm within
+ * its timeout, e.g. on a link that died unnoticed) is stored too: a duplicate is possible, a loss is not.
  */
 import type { ChannelModel, ConfirmChannel, Message, Options } from 'amqplib';
 import type { Outbox, OutboxEntry } from '../delivery/outbox';
@@ -24,7 +26,10 @@ import { TransportError } from './transport-error';
 export interface PublisherOptions {
   /** Exchange and naming; only the exchange is declared by a publisher. */
   topology?: Topology | TopologyOptions;
-  /** Per-publish timeout: until confirm, including any wait for the connection. Default 10 s. */
+  /**
+   * Per-publish timeout: until confirm, including any wait for the connection. Default 10 s. With
+   * an outbox, a direct publish not confirmed in time goes to the outbox instead of failing.
+   */
   timeoutMs?: number;
   /** Store-and-forward target while the broker is unreachable or blocked. */
   outbox?: Outbox;
@@ -350,6 +355,14 @@ export class Publisher implements BrokerUser {
     if (p.done) return;
     const i = this.waiting.indexOf(p);
     if (i >= 0) this.waiting.splice(i, 1);
+    if (this.outbox && p.fallBack && !this.closed) {
+      // Sent directly, no confirm in time (a link that went quiet without being detected yet):
+      // store it instead, like a blocked publish (the wire copy may still arrive: a duplicate is
+      // possible, a loss is not).
+      p.done = true;
+      this.store(p.event).then(p.resolve, p.reject);
+      return;
+    }
     this.settle(p, new TransportError('PUBLISH_TIMEOUT', `no broker confirm within ${this.timeoutMs} ms`, { messageId: p.event.id, connected: this.ready }));
   }
 
