@@ -36,8 +36,9 @@ export interface PublisherOptions {
   /** Declare the exchange on every connect (default true). */
   declare?: boolean;
   /**
-   * Problems that have no caller to go to, for the node to log: a failed setup of the publisher's
-   * channel (retried with backoff).
+   * Problems that have no caller to go to, for the node to log: an outbox entry the broker refuses
+   * (UNROUTABLE, PUBLISH_NACKED; `entry` given, once per entry and error code, the entry is kept
+   * and retried), or a failed setup of the publisher's channel (no `entry`; retried with backoff).
    */
   onError?: (error: Error, entry?: OutboxEntry) => void;
 }
@@ -96,6 +97,8 @@ export class Publisher implements BrokerUser {
   /** The setup in progress (onConnected): close() waits for it, so it cannot leave a channel open. */
   private settingUp?: Promise<void>;
   private readonly onError?: PublisherOptions['onError'];
+  /** Error codes already reported per outbox entry id (until the entry is forwarded). */
+  private readonly reported = new Map<number, Set<string>>();
   private counts = { confirmed: 0, failed: 0, stored: 0 };
 
   constructor(
@@ -259,8 +262,30 @@ export class Publisher implements BrokerUser {
     }
   }
 
-  /** Outbox drain: one confirmed publish per entry; a rejection makes the outbox retry later. */
-  private forward(entry: OutboxEntry): Promise<void> {
+  /**
+   * Outbox drain: one confirmed publish per entry; a rejection makes the outbox retry later. A
+   * refusal by the broker (UNROUTABLE, PUBLISH_NACKED) repeats on every retry until someone fixes
+   * the bindings or the broker: reported through onError once per entry and code.
+   */
+  private async forward(entry: OutboxEntry): Promise<void> {
+    try {
+      await this.forwardOnce(entry);
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (code === 'UNROUTABLE' || code === 'PUBLISH_NACKED') {
+        let codes = this.reported.get(entry.id);
+        if (!codes) this.reported.set(entry.id, (codes = new Set()));
+        if (!codes.has(code)) {
+          codes.add(code);
+          this.report(err as Error, entry);
+        }
+      }
+      throw err;
+    }
+    this.reported.delete(entry.id);
+  }
+
+  private forwardOnce(entry: OutboxEntry): Promise<void> {
     const event = entry.payload as EventLike;
     return new Promise<void>((resolve, reject) => {
       const p: Pending = {

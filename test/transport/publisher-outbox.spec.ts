@@ -1,18 +1,18 @@
 /**
  * Publisher with an outbox, at the edges: a confirm that does not come in time (a half-open link,
- * played by a TCP relay that stops forwarding).
+ * played by a TCP relay that stops forwarding), and outbox entries the broker keeps refusing.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Outbox } from '../../lib/delivery/outbox';
+import { Outbox, type OutboxEntry } from '../../lib/delivery/outbox';
 import { BrokerConnection } from '../../lib/transport/broker-connection';
 import { Publisher } from '../../lib/transport/publisher';
 import { declareTopology, resolveTopology } from '../../lib/transport/topology';
 import { sharedRabbit, uniqueName, type RabbitServer } from '../helpers/rabbitmq';
-import { Admin, makeEvent, sleep, waitFor, within } from './util';
+import { Admin, fastBroker, makeEvent, sleep, waitFor, within } from './util';
 
 /**
  * A loopback TCP relay to the broker. `hold()` stops forwarding both ways without closing anything
@@ -136,5 +136,39 @@ describe('transport: publisher with an outbox', function () {
     const copies = ids.filter((id) => id === event.id).length;
     assert.ok(copies >= 1, `the timed-out event arrived (${copies}x)`);
     assert.equal(ids.length, 1 + copies, 'nothing else');
+  });
+
+  it('an outbox entry the broker keeps refusing (UNROUTABLE) is reported once per entry and error, and still retried', async () => {
+    const exchange = uniqueName('ex-nobody'); // declared by the publisher, no queue bound yet
+    const outbox = new Outbox(path.join(dir, `${uniqueName('unroutable')}.db`), { retry: 100 });
+    cleanups.push(() => outbox.close());
+    const events = [makeEvent(1, { subject: 'WO-A' }), makeEvent(2, { subject: 'WO-B' })];
+    for (const e of events) await outbox.enqueue(e.subject as string, e);
+    const reported: Array<{ code?: string; entry?: OutboxEntry }> = [];
+    const broker = fastBroker(server.url);
+    cleanups.push(() => broker.close());
+    const publisher = new Publisher(broker, {
+      topology: { exchange },
+      outbox,
+      timeoutMs: 2000,
+      onError: (error, entry) => reported.push({ code: (error as { code?: string }).code, entry }),
+    }).start();
+    cleanups.push(() => publisher.close(1000));
+    cleanups.push(() => admin.ch.deleteExchange(exchange));
+
+    await waitFor(() => outbox.stats().failed >= 10, 10000, 'the entries retried several times');
+    assert.equal(outbox.backlog(), 2, 'kept, not dropped');
+    assert.equal(reported.length, 2, `one report per entry: ${JSON.stringify(reported.map((r) => r.code))}`);
+    assert.deepEqual(reported.map((r) => r.code), ['UNROUTABLE', 'UNROUTABLE']);
+    assert.deepEqual(new Set(reported.map((r) => (r.entry?.payload as { id: string }).id)), new Set(events.map((e) => e.id)));
+
+    // Routable again: the retries deliver.
+    const queue = uniqueName('catch-all');
+    await admin.ch.assertQueue(queue, { durable: false });
+    cleanups.push(() => admin.ch.deleteQueue(queue));
+    await admin.ch.bindQueue(queue, exchange, '#');
+    await waitFor(() => outbox.backlog() === 0, 10000, 'outbox drained');
+    await waitFor(async () => (await admin.count(queue)) === 2, 5000, 'both arrived');
+    assert.equal(reported.length, 2, 'no further reports');
   });
 });
