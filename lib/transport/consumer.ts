@@ -42,7 +42,10 @@ export interface ConsumerOptions {
   prefetch?: number;
   /** Declare the topology on every connect (default true). */
   declare?: boolean;
-  /** Problems that have no caller to go to (a copy not confirmed, a settle on a dead channel). */
+  /**
+   * Problems that have no caller to go to (a copy not confirmed, a settle on a dead channel, a
+   * failed setup such as PRECONDITION_FAILED on the work queue, which is retried with backoff).
+   */
   onError?: (error: unknown) => void;
 }
 
@@ -72,6 +75,10 @@ export class Consumer implements BrokerUser {
   private link?: Link;
   private started = false;
   private closing = false;
+  /** The message of the last failed setup reported, until a setup succeeds. */
+  private setupError?: string;
+  /** The setup in progress (onConnected): close() waits for it, so it cannot leave a subscription. */
+  private settingUp?: Promise<void>;
   private readonly inFlight = new Set<Promise<void>>();
   private counts = { acked: 0, retried: 0, parked: 0, stale: 0 };
 
@@ -104,22 +111,59 @@ export class Consumer implements BrokerUser {
 
   async onConnected(model: ChannelModel): Promise<void> {
     if (this.closing) return;
-    const ch = await model.createChannel();
-    const cc = await model.createConfirmChannel();
-    const link: Link = { ch, cc };
-    for (const c of [ch, cc]) {
-      c.on('error', () => undefined); // 'close' follows
-      c.on('close', () => {
-        if (this.link !== link) return;
-        this.link = undefined;
-        if (!this.closing) this.broker.fail(new Error('consumer channel closed'));
-      });
+    const setup = this.setUp(model);
+    this.settingUp = setup;
+    try {
+      await setup;
+    } finally {
+      if (this.settingUp === setup) this.settingUp = undefined;
     }
-    if (this.declare) await declareTopology(cc, this.topology);
-    await ch.prefetch(this.prefetch);
-    this.link = link;
-    const reply = await ch.consume(this.topology.workQueue as string, (msg) => this.onMessage(link, msg), { noAck: false });
-    link.tag = reply.consumerTag;
+  }
+
+  /** A failure or a close() meanwhile closes the channels opened so far: none is left behind. */
+  private async setUp(model: ChannelModel): Promise<void> {
+    const opened: Channel[] = [];
+    const abandon = async () => {
+      for (const c of opened) await c.close().catch(() => undefined);
+    };
+    try {
+      const ch = await model.createChannel();
+      opened.push(ch);
+      const cc = await model.createConfirmChannel();
+      opened.push(cc);
+      const link: Link = { ch, cc };
+      for (const c of [ch, cc]) {
+        c.on('error', () => undefined); // 'close' follows
+        c.on('close', () => {
+          if (this.link !== link) return;
+          this.link = undefined;
+          // Failing during setup is reported by onConnected's rejection; only a running consumer rebuilds.
+          if (!this.closing && link.tag) this.broker.fail(new Error('consumer channel closed'));
+        });
+      }
+      if (this.closing) return await abandon();
+      if (this.declare) await declareTopology(cc, this.topology);
+      if (this.closing) return await abandon();
+      await ch.prefetch(this.prefetch);
+      if (this.closing) return await abandon();
+      this.link = link;
+      const reply = await ch.consume(this.topology.workQueue as string, (msg) => this.onMessage(link, msg), { noAck: false });
+      link.tag = reply.consumerTag; // a close() meanwhile waits for this and then cancels it
+      this.setupError = undefined;
+    } catch (err) {
+      await abandon();
+      throw err;
+    }
+  }
+
+  /**
+   * The broker connection reports a failed setup here and retries it with backoff: passed on to
+   * onError once per distinct message until a setup succeeds (BrokerConnection.onSetup has every attempt).
+   */
+  onSetupFailed(error: Error): void {
+    if (error.message === this.setupError) return;
+    this.setupError = error.message;
+    this.report(error);
   }
 
   onDisconnected(): void {
@@ -133,6 +177,7 @@ export class Consumer implements BrokerUser {
   async close(timeoutMs = 10000): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    await this.settingUp?.catch(() => undefined);
     const link = this.link;
     if (link?.tag) await link.ch.cancel(link.tag).catch(() => undefined);
     if (this.inFlight.size > 0) {

@@ -13,6 +13,8 @@
  * With an outbox (store-and-forward): while down or blocked, or while the outbox still holds
  * entries (so nothing overtakes older stored events of its subject), publishes go to the outbox
  * and resolve once stored; the outbox drains in order per subject through confirmed publishes.
+ * A direct publish that is not confirmed (channel lost, connection blocked, or no confirm within
+ * its timeout, e.g. on a link that died unnoticed) is stored too: a duplicate is possible, a loss is not.
  */
 import type { ChannelModel, ConfirmChannel, Message, Options } from 'amqplib';
 import type { Outbox, OutboxEntry } from '../delivery/outbox';
@@ -24,12 +26,21 @@ import { TransportError } from './transport-error';
 export interface PublisherOptions {
   /** Exchange and naming; only the exchange is declared by a publisher. */
   topology?: Topology | TopologyOptions;
-  /** Per-publish timeout: until confirm, including any wait for the connection. Default 10 s. */
+  /**
+   * Per-publish timeout: until confirm, including any wait for the connection. Default 10 s. With
+   * an outbox, a direct publish not confirmed in time goes to the outbox instead of failing.
+   */
   timeoutMs?: number;
   /** Store-and-forward target while the broker is unreachable or blocked. */
   outbox?: Outbox;
   /** Declare the exchange on every connect (default true). */
   declare?: boolean;
+  /**
+   * Problems that have no caller to go to, for the node to log: an outbox entry the broker refuses
+   * (UNROUTABLE, PUBLISH_NACKED; `entry` given, once per entry and error code, the entry is kept
+   * and retried), or a failed setup of the publisher's channel (no `entry`; retried with backoff).
+   */
+  onError?: (error: Error, entry?: OutboxEntry) => void;
 }
 
 export interface PublisherStats {
@@ -81,6 +92,13 @@ export class Publisher implements BrokerUser {
   private inFlight = 0;
   /** Outbox enqueues not yet committed: direct publishing waits until none are left. */
   private enqueuing = 0;
+  /** The message of the last failed setup reported, until a setup succeeds. */
+  private setupError?: string;
+  /** The setup in progress (onConnected): close() waits for it, so it cannot leave a channel open. */
+  private settingUp?: Promise<void>;
+  private readonly onError?: PublisherOptions['onError'];
+  /** Error codes already reported per outbox entry id (until the entry is forwarded). */
+  private readonly reported = new Map<number, Set<string>>();
   private counts = { confirmed: 0, failed: 0, stored: 0 };
 
   constructor(
@@ -92,6 +110,7 @@ export class Publisher implements BrokerUser {
     this.timeoutMs = options.timeoutMs ?? TRANSPORT_DEFAULTS.publishTimeoutMs;
     this.outbox = options.outbox;
     this.declare = options.declare ?? true;
+    this.onError = options.onError;
   }
 
   /** Registers with the broker connection and starts draining the outbox. */
@@ -139,6 +158,18 @@ export class Publisher implements BrokerUser {
   }
 
   async onConnected(model: ChannelModel): Promise<void> {
+    if (this.closed) return;
+    const setup = this.setUp(model);
+    this.settingUp = setup;
+    try {
+      await setup;
+    } finally {
+      if (this.settingUp === setup) this.settingUp = undefined;
+    }
+  }
+
+  /** A failure or a close() meanwhile closes the channel: none is left behind. */
+  private async setUp(model: ChannelModel): Promise<void> {
     const ch = await model.createConfirmChannel();
     ch.on('error', () => undefined); // 'close' follows
     ch.on('close', () => {
@@ -148,11 +179,31 @@ export class Publisher implements BrokerUser {
       if (this.live === ch) this.live = undefined;
     });
     ch.on('return', (msg: Message) => this.onReturn(msg));
-    if (this.declare) await declareExchange(ch, this.topology);
+    try {
+      if (this.declare && !this.closed) await declareExchange(ch, this.topology);
+    } catch (err) {
+      await ch.close().catch(() => undefined);
+      throw err;
+    }
+    if (this.closed) {
+      await ch.close().catch(() => undefined);
+      return;
+    }
     this.channel = ch;
     this.live = ch;
     this.blocked = false;
+    this.setupError = undefined;
     this.flush();
+  }
+
+  /**
+   * The broker connection reports a failed setup here and retries it with backoff: passed on to
+   * onError once per distinct message until a setup succeeds (BrokerConnection.onSetup has every attempt).
+   */
+  onSetupFailed(error: Error): void {
+    if (error.message === this.setupError) return;
+    this.setupError = error.message;
+    this.report(error);
   }
 
   onDisconnected(): void {
@@ -189,6 +240,7 @@ export class Publisher implements BrokerUser {
   async close(timeoutMs = 5000): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.settingUp?.catch(() => undefined);
     const deadline = Date.now() + timeoutMs;
     while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     for (const p of this.waiting.splice(0)) this.settle(p, new TransportError('BROKER_CLOSED', 'the publisher closed before the event was sent'));
@@ -210,8 +262,30 @@ export class Publisher implements BrokerUser {
     }
   }
 
-  /** Outbox drain: one confirmed publish per entry; a rejection makes the outbox retry later. */
-  private forward(entry: OutboxEntry): Promise<void> {
+  /**
+   * Outbox drain: one confirmed publish per entry; a rejection makes the outbox retry later. A
+   * refusal by the broker (UNROUTABLE, PUBLISH_NACKED) repeats on every retry until someone fixes
+   * the bindings or the broker: reported through onError once per entry and code.
+   */
+  private async forward(entry: OutboxEntry): Promise<void> {
+    try {
+      await this.forwardOnce(entry);
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (code === 'UNROUTABLE' || code === 'PUBLISH_NACKED') {
+        let codes = this.reported.get(entry.id);
+        if (!codes) this.reported.set(entry.id, (codes = new Set()));
+        if (!codes.has(code)) {
+          codes.add(code);
+          this.report(err as Error, entry);
+        }
+      }
+      throw err;
+    }
+    this.reported.delete(entry.id);
+  }
+
+  private forwardOnce(entry: OutboxEntry): Promise<void> {
     const event = entry.payload as EventLike;
     return new Promise<void>((resolve, reject) => {
       const p: Pending = {
@@ -306,7 +380,23 @@ export class Publisher implements BrokerUser {
     if (p.done) return;
     const i = this.waiting.indexOf(p);
     if (i >= 0) this.waiting.splice(i, 1);
+    if (this.outbox && p.fallBack && !this.closed) {
+      // Sent directly, no confirm in time (a link that went quiet without being detected yet):
+      // store it instead, like a blocked publish (the wire copy may still arrive: a duplicate is
+      // possible, a loss is not).
+      p.done = true;
+      this.store(p.event).then(p.resolve, p.reject);
+      return;
+    }
     this.settle(p, new TransportError('PUBLISH_TIMEOUT', `no broker confirm within ${this.timeoutMs} ms`, { messageId: p.event.id, connected: this.ready }));
+  }
+
+  private report(error: Error, entry?: OutboxEntry): void {
+    try {
+      this.onError?.(error, entry);
+    } catch {
+      // the reporter must not break publishing
+    }
   }
 
   private settle(p: Pending, err?: Error): void {

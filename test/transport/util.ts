@@ -32,6 +32,16 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, ms: number
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** `p`, or a rejection naming `what` after `ms`. */
+export async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** A broker connection that reconnects quickly (tests bound every wait). */
 export function fastBroker(url: string): BrokerConnection {
   return new BrokerConnection({ url, reconnect: { initialDelayMs: 100, maxDelayMs: 1000 }, heartbeatSec: 5 });
@@ -69,4 +79,24 @@ export class Admin {
   async close(): Promise<void> {
     await this.model.close().catch(() => undefined);
   }
+}
+
+type Ctl = (args: string[], timeoutMs?: number) => Promise<string>;
+
+/** The broker's view of the connections whose client named itself `connectionName`: one row each, with its open channels. */
+export async function brokerConnections(ctl: Ctl, connectionName: string): Promise<Array<{ name: string; channels: number }>> {
+  const rows = JSON.parse(await ctl(['list_connections', '--formatter', 'json', 'name', 'channels', 'client_properties'], 15000)) as Array<{
+    name: string;
+    channels: number;
+    client_properties: Array<[string, string, unknown]>;
+  }>;
+  return rows
+    .filter((r) => r.client_properties.some(([k, , v]) => k === 'connection_name' && v === connectionName))
+    .map((r) => ({ name: r.name, channels: r.channels }));
+}
+
+/** The consumers the broker lists on `queue` (list_consumers: live, unlike list_queues' periodic stats). */
+export async function queueConsumers(ctl: Ctl, queue: string): Promise<number> {
+  const rows = JSON.parse(await ctl(['list_consumers', '--formatter', 'json', 'queue_name', 'consumer_tag'], 15000)) as Array<{ queue_name: string }>;
+  return rows.filter((r) => r.queue_name === queue).length;
 }
