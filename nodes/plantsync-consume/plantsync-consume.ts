@@ -50,6 +50,11 @@ function selectorOf(payload: unknown): ReplaySelector {
   return selector;
 }
 
+/** The broker's own reply text of an amqplib channel error ("PRECONDITION_FAILED - inequivalent arg ..."), else the message. */
+function brokerReason(err: Error): string {
+  return /with message "([^"]*)"/.exec(err.message)?.[1] ?? err.message;
+}
+
 export = function register(RED: NodeAPI): void {
   function PlantSyncConsumeNode(this: DeliverySettler, config: ConsumeNodeDef): void {
     RED.nodes.createNode(this, config);
@@ -72,11 +77,13 @@ export = function register(RED: NodeAPI): void {
     const status = new CounterStatus((s) => this.status(s));
     let state: BrokerStatus = { state: 'connecting' };
     let consumer: TransportConsumer | undefined;
+    let setupError: Error | undefined;
     // Called twice per message: the text (a translated catalogue message) is built only when the
     // throttled status shows.
     const show = () =>
       status.update(() => {
         if (state.state !== 'connected' || !consumer) return brokerStatus(RED, state);
+        if (setupError) return STATUS.failed(brokerReason(setupError).slice(0, 80));
         const s = consumer.stats();
         return STATUS.ok(RED._('plantsync-consume.status.counts', { inFlight: pending.size, acked: s.acked, retried: s.retried, parked: s.parked }));
       });
@@ -126,6 +133,10 @@ export = function register(RED: NodeAPI): void {
         prefetch: Math.max(1, Number(config.prefetch) || transport.defaultPrefetch),
         handler,
         onError: (err) => this.warn(err instanceof Error ? err.message : String(err)),
+        onSetup: (err) => {
+          setupError = err;
+          show();
+        },
       });
     } catch (err) {
       transport.release();

@@ -38,7 +38,11 @@ export = function register(RED: NodeAPI): void {
     const timeoutMs = Math.max(0.1, Number(config.timeout) || 10) * 1000;
     let publisher: TransportPublisher;
     try {
-      publisher = transport.publisher({ outboxFile: useOutbox ? path.join(userDir, 'plantsync', outboxName) : undefined, timeoutMs });
+      publisher = transport.publisher({
+        outboxFile: useOutbox ? path.join(userDir, 'plantsync', outboxName) : undefined,
+        timeoutMs,
+        onError: (err) => this.warn(err.message),
+      });
     } catch (err) {
       // The outbox file could not be opened: refuse messages, and give the transport back.
       transport.release();

@@ -41,6 +41,8 @@ export interface ConsumeRequest {
   prefetch?: number;
   handler: DeliveryHandler;
   onError(error: unknown): void;
+  /** RabbitMQ: the consumer's own setup failed (its queue exists with other arguments...) or succeeded again. */
+  onSetup?(error?: Error): void;
 }
 
 export interface TransportConsumer {
@@ -58,7 +60,8 @@ export interface NodeTransport {
   readonly defaultPrefetch: number;
   /** Calls `listener` with the current status at once and on every change; returns the unsubscribe. */
   subscribe(listener: (status: BrokerStatus) => void): () => void;
-  publisher(options: { outboxFile?: string; timeoutMs: number }): TransportPublisher;
+  /** `onError`: problems with no message to go to (an outbox entry the broker keeps refusing, a failed channel setup). */
+  publisher(options: { outboxFile?: string; timeoutMs: number; onError?: (error: Error) => void }): TransportPublisher;
   /** Throws on a configuration the transport refuses (binding keys, attempts). */
   consumer(request: ConsumeRequest): TransportConsumer;
   /** The node is done with the transport (after closing its publisher or consumer). */
@@ -114,10 +117,10 @@ function rabbitTransport(broker: Pick<PlantSyncBrokerNode, 'connection' | 'prefe
     label,
     defaultPrefetch: broker.prefetch,
     subscribe: (listener) => broker.subscribe(listener),
-    publisher({ outboxFile, timeoutMs }) {
+    publisher({ outboxFile, timeoutMs, onError }) {
       const outbox = outboxFile ? new Outbox(outboxFile) : undefined;
       const topology = broker.topology();
-      const publisher = new Publisher(connection, { topology, timeoutMs, outbox }).start();
+      const publisher = new Publisher(connection, { topology, timeoutMs, outbox, onError }).start();
       return {
         publish: (event) => publisher.publish(event).then(() => ({ exchange: topology.exchange, routingKey: routingKeyOf(event as { type: string }) })),
         backlog: () => outbox?.backlog() ?? 0,
@@ -127,10 +130,15 @@ function rabbitTransport(broker: Pick<PlantSyncBrokerNode, 'connection' | 'prefe
     },
     consumer(request) {
       const topology = broker.topology({ group: request.group, bindingKeys: request.bindingKeys, maxAttempts: request.maxAttempts });
-      const consumer = new Consumer(connection, { topology, handler: request.handler, prefetch: request.prefetch ?? broker.prefetch, onError: request.onError }).start();
+      const consumer = new Consumer(connection, { topology, handler: request.handler, prefetch: request.prefetch ?? broker.prefetch, onError: request.onError });
+      // Only this consumer's setup failures: the shared connection and its other users carry on.
+      const offSetup = connection.onSetup((e) => {
+        if (e.user === consumer) request.onSetup?.(e.ok ? undefined : e.error);
+      });
+      consumer.start();
       return {
         stats: () => consumer.stats(),
-        close: (ms) => consumer.close(ms),
+        close: (ms) => consumer.close(ms).finally(offSetup),
         replay: async (selector, options) => replayParked(await connection.whenConnected(10000), topology, selector, options),
       };
     },

@@ -150,6 +150,35 @@ describe('broker config node: one shared connection, heartbeat, vhost and TLS (p
     assert.doesNotMatch(logged.join('\n'), /not-the-password/);
   });
 
+  it('a consumer whose queue exists with other arguments fails alone: red ring with the reason, while publish and consume on the same connection carry on', async () => {
+    const group = uniqueName('grp');
+    const clash = uniqueName('clash');
+    const admin = await amqp.connect(rabbit.url);
+    try {
+      const ch = await admin.createChannel();
+      await ch.assertQueue(`plantsync.${clash}`, { durable: true }); // classic, not quorum
+      const port = new URL(rabbit.url).port;
+      await helper.load(NODES, [
+        ...flow({ url: `amqp://127.0.0.1:${port}`, user: 'guest' }, group),
+        { id: 'con2', type: 'plantsync-consume', broker: 'b', group: clash, closeTimeout: 1, wires: [[], []], ...at },
+      ], { b: { password: 'guest' } });
+      const con2 = lastStatus(node('con2'));
+      const logged = warnings(node('con2'));
+      await waitFor(() => con2().fill === 'red', 15000, 'the clashing consumer shows a red ring');
+      assert.match(con2().text ?? '', /PRECONDITION_FAILED|inequivalent/);
+      await waitFor(() => logged.some((w) => /x-queue-type/.test(w)), 5000, 'the reason in the log');
+      await roundTrip();
+      assert.equal((await connections()).filter((c) => c.name === 'plantsync plant broker').length, 1, 'the shared connection stayed up');
+
+      // The operator removes the old queue: the consumer's retried setup succeeds, without a redeploy.
+      await ch.deleteQueue(`plantsync.${clash}`);
+      await waitFor(() => con2().fill === 'green', 20000, 'the consumer recovers');
+      await ch.close();
+    } finally {
+      await admin.close();
+    }
+  });
+
   describe('TLS (amqps)', () => {
     const tlsUrl = () => `amqps://127.0.0.1:${rabbit.tls!.port}`;
 
