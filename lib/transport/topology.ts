@@ -6,6 +6,9 @@
  *   consumer failure --> retry queue `plantsync.<group>.retry.<ttl>` (x-message-ttl; dead-letters
  *     through the default exchange back to the work queue when the TTL expires)
  *   past the attempt limit, or malformed --> parking lot `plantsync.<group>.parking`
+ *   returned to the queue (nack, lost channel) more than `deliveryLimit` times --> the broker
+ *     dead-letters it to the parking lot (quorum work queues; RabbitMQ 4 would otherwise drop it
+ *     after its default limit of 20)
  *
  * All defaults live in TRANSPORT_DEFAULTS; every name and tier can be overridden.
  */
@@ -25,6 +28,12 @@ export const TRANSPORT_DEFAULTS = Object.freeze({
   retryQueueType: 'classic' as QueueType,
   parkingQueueType: 'quorum' as QueueType,
   prefetch: 50,
+  /**
+   * Returns of one message to a quorum work queue (nack, channel or connection lost, redeploy)
+   * before the broker moves it to the parking lot. Set explicitly so RabbitMQ 3.x and 4.x behave
+   * the same: 4.x defaults to 20 and, without a dead-letter target, drops the message.
+   */
+  deliveryLimit: 50,
   publishTimeoutMs: 10000,
   /** Routing-key segment used when an event carries no siteid. */
   unknownSite: 'unknown',
@@ -46,6 +55,8 @@ export interface TopologyOptions {
   workQueueType?: QueueType;
   retryQueueType?: QueueType;
   parkingQueueType?: QueueType;
+  /** See TRANSPORT_DEFAULTS.deliveryLimit; part of the work queue's arguments. */
+  deliveryLimit?: number;
 }
 
 export interface RetryTier {
@@ -65,6 +76,7 @@ export interface Topology {
   workQueueType: QueueType;
   retryQueueType: QueueType;
   parkingQueueType: QueueType;
+  deliveryLimit: number;
 }
 
 /** A name segment for a TTL: 1000 -> "1s", 1500 -> "1500ms". */
@@ -80,6 +92,8 @@ export function resolveTopology(options: TopologyOptions = {}): Topology {
   }
   const maxAttempts = options.maxAttempts ?? tiers.length + 1;
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new TransportError('CONFIG_ERROR', `maxAttempts must be an integer >= 1, got ${maxAttempts}`);
+  const deliveryLimit = options.deliveryLimit ?? d.deliveryLimit;
+  if (!Number.isInteger(deliveryLimit) || deliveryLimit < 1) throw new TransportError('CONFIG_ERROR', `deliveryLimit must be an integer >= 1, got ${deliveryLimit}`);
   const group = options.group;
   const workQueue = options.workQueue ?? (group ? `${options.queuePrefix ?? d.queuePrefix}.${group}` : undefined);
   return {
@@ -93,6 +107,7 @@ export function resolveTopology(options: TopologyOptions = {}): Topology {
     workQueueType: options.workQueueType ?? d.workQueueType,
     retryQueueType: options.retryQueueType ?? d.retryQueueType,
     parkingQueueType: options.parkingQueueType ?? d.parkingQueueType,
+    deliveryLimit,
   };
 }
 
@@ -125,7 +140,20 @@ export async function declareTopology(ch: Channel, topology: Topology): Promise<
   await declareExchange(ch, topology);
   const { workQueue, parkingQueue } = topology;
   if (!workQueue || !parkingQueue) return;
-  await ch.assertQueue(workQueue, { durable: true, arguments: queueArgs(topology.workQueueType) });
+  // A quorum work queue counts returns per message: past the limit the broker parks it (at least
+  // once) rather than dropping it.
+  const workExtra: Record<string, unknown> =
+    topology.workQueueType === 'quorum'
+      ? {
+          'x-delivery-limit': topology.deliveryLimit,
+          'x-dead-letter-exchange': '',
+          'x-dead-letter-routing-key': parkingQueue,
+          'x-dead-letter-strategy': 'at-least-once',
+          'x-overflow': 'reject-publish',
+        }
+      : {};
+  await ch.assertQueue(parkingQueue, { durable: true, arguments: queueArgs(topology.parkingQueueType) });
+  await ch.assertQueue(workQueue, { durable: true, arguments: queueArgs(topology.workQueueType, workExtra) });
   for (const key of topology.bindingKeys) await ch.bindQueue(workQueue, topology.exchange, key);
   for (const tier of topology.retryTiers) {
     const extra: Record<string, unknown> = {
@@ -137,7 +165,6 @@ export async function declareTopology(ch: Channel, topology: Topology): Promise<
     if (topology.retryQueueType === 'quorum') Object.assign(extra, { 'x-dead-letter-strategy': 'at-least-once', 'x-overflow': 'reject-publish' });
     await ch.assertQueue(tier.queue, { durable: true, arguments: queueArgs(topology.retryQueueType, extra) });
   }
-  await ch.assertQueue(parkingQueue, { durable: true, arguments: queueArgs(topology.parkingQueueType) });
 }
 
 /** Every queue of the topology, for tests and tooling (work, retry tiers, parking). */

@@ -166,7 +166,7 @@ describe('broker config node: one shared connection, heartbeat, vhost and TLS (p
       const logged = warnings(node('con2'));
       await waitFor(() => con2().fill === 'red', 15000, 'the clashing consumer shows a red ring');
       assert.match(con2().text ?? '', /PRECONDITION_FAILED|inequivalent/);
-      await waitFor(() => logged.some((w) => /x-queue-type/.test(w)), 5000, 'the reason in the log');
+      await waitFor(() => logged.some((w) => /inequivalent arg/.test(w)), 5000, 'the reason in the log');
       await roundTrip();
       assert.equal((await connections()).filter((c) => c.name === 'plantsync plant broker').length, 1, 'the shared connection stayed up');
 

@@ -83,7 +83,7 @@ describe('transport: users of one shared broker connection', function () {
     // The consumer's onError (what a node logs) hears of it once, with the broker's reason.
     assert.equal(badErrors.length, 1, 'the same failure reported once to the consumer, not per retry');
     assert.match(badErrors[0].message, /PRECONDITION_FAILED/);
-    assert.match(badErrors[0].message, /inequivalent arg 'x-queue-type'/, "the broker's reason is reported");
+    assert.match(badErrors[0].message, /inequivalent arg '/, "the broker's reason is reported");
     const failed = setups.filter((e) => !e.ok);
     assert.ok(failed.length >= 3 && failed.every((e) => e.user === badConsumer), 'the connection reports the failing user, and only it');
     assert.ok(failed.every((e) => !e.ok && /PRECONDITION_FAILED/.test(e.error.message) && e.nextInMs > 0));

@@ -50,6 +50,56 @@ describe('transport: topology', function () {
     }
   });
 
+  it('declares quorum work and parking queues, TTL retry queues dead-lettering back, as the broker lists their arguments', async () => {
+    const rabbit = await sharedRabbit();
+    const t = resolveTopology({ group: uniqueName('args'), exchange: uniqueName('ex'), retryTiersMs: [250, 1000] });
+    const ch = await admin.model.createChannel();
+    await declareTopology(ch, t);
+    await ch.close();
+    const listed = await rabbit.ctl(['list_queues', 'name', 'type', 'arguments', '--no-table-headers', '--quiet']);
+    const row = (q: string) => listed.split('\n').find((l) => l.startsWith(`${q}\t`)) ?? '';
+    assert.match(row(t.workQueue as string), /\tquorum\t/);
+    assert.match(row(t.workQueue as string), /x-delivery-limit[^0-9]*50/);
+    assert.match(row(t.workQueue as string), new RegExp(`x-dead-letter-routing-key[^a-z]*${t.parkingQueue!.replace(/\./g, '\\.')}`));
+    assert.match(row(t.parkingQueue as string), /\tquorum\t/);
+    assert.match(row(t.retryTiers[0].queue), /\tclassic\t.*x-message-ttl[^0-9]*250/);
+    assert.match(row(t.retryTiers[1].queue), new RegExp(`x-dead-letter-routing-key[^a-z]*${t.workQueue!.replace(/\./g, '\\.')}`));
+    await admin.deleteTopology(t);
+    await admin.ch.deleteExchange(t.exchange);
+  });
+
+  it('a message returned to the work queue more often than the delivery limit is parked by the broker, not dropped', async () => {
+    const t = resolveTopology({ group: uniqueName('limit'), exchange: uniqueName('ex'), deliveryLimit: 2 });
+    const setup = await admin.model.createChannel();
+    await declareTopology(setup, t);
+    await setup.close();
+    admin.ch.sendToQueue(t.workQueue as string, Buffer.from(JSON.stringify(makeEvent(1))), { persistent: true, messageId: 'm-1' });
+    // Take it without acking and lose the channel, as a crashed consumer or a redeploy does.
+    let deliveries = 0;
+    for (let i = 0; i < 10; i++) {
+      const ch = await admin.model.createChannel();
+      const msg = await ch.get(t.workQueue as string, { noAck: false });
+      await ch.close();
+      if (msg === false) break;
+      deliveries++;
+    }
+    assert.equal(deliveries, 3, 'the first delivery and two returns, then the limit');
+    let parked = 0;
+    for (let i = 0; i < 100 && parked === 0; i++) {
+      parked = await admin.count(t.parkingQueue as string);
+      if (parked === 0) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(parked, 1, 'in the parking lot');
+    const [msg] = await admin.drain(t.parkingQueue as string);
+    assert.equal(msg.properties.messageId, 'm-1');
+    const death = (msg.properties.headers?.['x-death'] as Array<{ reason: string; queue: string }>)[0];
+    assert.equal(death.reason, 'delivery_limit');
+    assert.equal(death.queue, t.workQueue);
+    assert.equal(await admin.count(t.workQueue as string), 0);
+    await admin.deleteTopology(t);
+    await admin.ch.deleteExchange(t.exchange);
+  });
+
   it('routes by event type and site through the binding keys', async () => {
     const exchange = uniqueName('ex');
     const p100 = resolveTopology({ group: uniqueName('p100'), exchange, bindingKeys: [bindingKeyFor(TYPE, 'P100')] });
