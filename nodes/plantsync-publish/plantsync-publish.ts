@@ -13,6 +13,8 @@ interface PublishNodeDef extends NodeDef {
   broker?: string;
   /** Store-and-forward through a durable outbox while the broker is unreachable (default true). */
   outbox?: boolean;
+  /** Events the outbox may hold before publishes fail with OUTBOX_FULL (default 100000). */
+  outboxCapacity?: string | number;
   /** Per-publish timeout until the broker confirm, seconds (default 10). */
   timeout?: string | number;
 }
@@ -40,6 +42,7 @@ export = function register(RED: NodeAPI): void {
     try {
       publisher = transport.publisher({
         outboxFile: useOutbox ? path.join(userDir, 'plantsync', outboxName) : undefined,
+        outboxCapacity: Number(config.outboxCapacity) >= 1 ? Math.floor(Number(config.outboxCapacity)) : undefined,
         timeoutMs,
         onError: (err) => this.warn(err.message),
       });

@@ -61,7 +61,7 @@ export interface NodeTransport {
   /** Calls `listener` with the current status at once and on every change; returns the unsubscribe. */
   subscribe(listener: (status: BrokerStatus) => void): () => void;
   /** `onError`: problems with no message to go to (an outbox entry the broker keeps refusing, a failed channel setup). */
-  publisher(options: { outboxFile?: string; timeoutMs: number; onError?: (error: Error) => void }): TransportPublisher;
+  publisher(options: { outboxFile?: string; outboxCapacity?: number; timeoutMs: number; onError?: (error: Error) => void }): TransportPublisher;
   /** Throws on a configuration the transport refuses (binding keys, attempts). */
   consumer(request: ConsumeRequest): TransportConsumer;
   /** The node is done with the transport (after closing its publisher or consumer). */
@@ -117,8 +117,8 @@ function rabbitTransport(broker: Pick<PlantSyncBrokerNode, 'connection' | 'prefe
     label,
     defaultPrefetch: broker.prefetch,
     subscribe: (listener) => broker.subscribe(listener),
-    publisher({ outboxFile, timeoutMs, onError }) {
-      const outbox = outboxFile ? new Outbox(outboxFile) : undefined;
+    publisher({ outboxFile, outboxCapacity, timeoutMs, onError }) {
+      const outbox = outboxFile ? new Outbox(outboxFile, { capacity: outboxCapacity }) : undefined;
       const topology = broker.topology();
       const publisher = new Publisher(connection, { topology, timeoutMs, outbox, onError }).start();
       return {

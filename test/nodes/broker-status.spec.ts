@@ -100,6 +100,43 @@ describe('broker nodes: status and store-and-forward across a broker restart (pr
     }
   });
 
+  it('while the broker is down the outbox holds at most its capacity: later publishes fail with OUTBOX_FULL, event intact; the held ones arrive after', async () => {
+    const exchange = uniqueName('ex');
+    const group = uniqueName('grp');
+    const at = { z: 'f1', x: 100, y: 100 };
+    await helper.load(NODES, [
+      { id: 'f1', type: 'tab' },
+      { id: 'b', type: 'plantsync-broker', heartbeat: 2, exchange, retryTiers: '300ms', reconnectMs: [100, 500] },
+      { id: 'pub', type: 'plantsync-publish', broker: 'b', outbox: true, outboxCapacity: 5, timeout: 10, wires: [['published']], ...at },
+      { id: 'c', type: 'catch', scope: ['pub'], uncaught: false, wires: [['caught']], ...at },
+      { id: 'con', type: 'plantsync-consume', broker: 'b', group, closeTimeout: 1, wires: [['ok'], []], ...at },
+      { id: 'ok', type: 'plantsync-idempotency-complete', action: 'complete', wires: [['settled']], ...at },
+      ...['published', 'caught', 'settled'].map((id) => ({ id, type: 'helper', ...at })),
+    ], { b: { fullUrl: rabbit.url } });
+    const conStatus = statuses(node('con'));
+    const pubStatus = statuses(node('pub'));
+    await waitFor(() => is('green', 'dot')(conStatus), 15000, 'consumer connected');
+    const published = collect(node('published'));
+    const caught = collect(node('caught'));
+    const settled = collect(node('settled'));
+
+    await rabbit.stopBroker();
+    await waitFor(() => is('yellow', 'ring')(pubStatus), 15000, 'publisher reconnecting');
+    const events = Array.from({ length: 8 }, (_, i) => makeEvent(i));
+    for (const e of events) node('pub').receive({ payload: e });
+    await waitFor(() => published.length + caught.length === 8, 10000, 'all 8 publishes answered');
+    assert.equal(published.length, 5, 'five held by the outbox');
+    assert.equal(caught.length, 3, 'three refused');
+    for (const m of caught) {
+      assert.equal((m.error as { code: string }).code, 'OUTBOX_FULL');
+      assert.ok(events.some((e) => e.id === (m.payload as { id: string }).id), 'the refused event is intact on the message');
+    }
+
+    await rabbit.startBroker();
+    await waitFor(() => settled.length === 5, 30000, 'the five held events forwarded and consumed');
+    assert.deepEqual(new Set(settled.map((m) => (m.payload as { id: string }).id)), new Set(published.map((m) => (m.payload as { id: string }).id)));
+  });
+
   it('a broken configuration shows a red ring and fails messages with CONFIG_ERROR; retry tiers parse with units', async () => {
     assert.deepEqual(parseRetryTiers('1s,10s,60s'), [1000, 10000, 60000]);
     assert.deepEqual(parseRetryTiers('500ms, 2m, 5'), [500, 120000, 5000]);
