@@ -26,7 +26,7 @@ import * as path from 'node:path';
 import { publishOptions, type EventLike } from '../lib/transport/message';
 import { declareTopology, queuesOf, resolveTopology, routingKeyOf } from '../lib/transport/topology';
 import { startRabbit } from '../test/helpers/rabbitmq';
-import { benchArg } from './bench-args';
+import { benchArg, runBench } from './bench-args';
 import { median, startNodeRed, waitUntil, within, type RunningNode } from './embedded-node-red';
 
 const EVENTS = benchArg('events', 20000);
@@ -204,13 +204,4 @@ async function main(): Promise<number> {
   }
 }
 
-const watchdog = setTimeout(() => {
-  console.error(`node-publish bench: no result within ${BENCH_TIMEOUT_MS / 60000} min, aborting`);
-  process.exit(2); // the broker helper's exit hook kills the private broker
-}, BENCH_TIMEOUT_MS);
-watchdog.unref();
-
-main().then((code) => process.exit(code), (err: unknown) => {
-  console.error(`node-publish bench failed: ${err instanceof Error ? err.stack : String(err)}`);
-  process.exit(2);
-});
+runBench('node-publish', main, BENCH_TIMEOUT_MS);

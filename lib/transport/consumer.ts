@@ -15,6 +15,7 @@ import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, MessageFiel
 import type { BrokerConnection, BrokerUser } from './broker-connection';
 import { attemptOf, copyOptions, HEADERS } from './message';
 import { declareTopology, resolveTopology, TRANSPORT_DEFAULTS, type Topology, type TopologyOptions } from './topology';
+import { SetupTracker } from './setup-tracker';
 import { describeError, TransportError } from './transport-error';
 
 export interface Delivery {
@@ -78,7 +79,7 @@ export class Consumer implements BrokerUser {
   /** The message of the last failed setup reported, until a setup succeeds. */
   private setupError?: string;
   /** The setup in progress (onConnected): close() waits for it, so it cannot leave a subscription. */
-  private settingUp?: Promise<void>;
+  private readonly setup = new SetupTracker();
   private readonly inFlight = new Set<Promise<void>>();
   private counts = { acked: 0, retried: 0, parked: 0, stale: 0 };
 
@@ -111,13 +112,7 @@ export class Consumer implements BrokerUser {
 
   async onConnected(model: ChannelModel): Promise<void> {
     if (this.closing) return;
-    const setup = this.setUp(model);
-    this.settingUp = setup;
-    try {
-      await setup;
-    } finally {
-      if (this.settingUp === setup) this.settingUp = undefined;
-    }
+    await this.setup.run(() => this.setUp(model));
   }
 
   /** A failure or a close() meanwhile closes the channels opened so far: none is left behind. */
@@ -177,7 +172,7 @@ export class Consumer implements BrokerUser {
   async close(timeoutMs = 10000): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    await this.settingUp?.catch(() => undefined);
+    await this.setup.settled();
     const link = this.link;
     if (link?.tag) await link.ch.cancel(link.tag).catch(() => undefined);
     if (this.inFlight.size > 0) {

@@ -21,6 +21,7 @@ import type { Outbox, OutboxEntry } from '../delivery/outbox';
 import type { BrokerConnection, BrokerUser } from './broker-connection';
 import { assertEventLike, publishOptions, type EventLike } from './message';
 import { declareExchange, resolveTopology, routingKeyOf, TRANSPORT_DEFAULTS, type Topology, type TopologyOptions } from './topology';
+import { SetupTracker } from './setup-tracker';
 import { TransportError } from './transport-error';
 
 export interface PublisherOptions {
@@ -95,7 +96,7 @@ export class Publisher implements BrokerUser {
   /** The message of the last failed setup reported, until a setup succeeds. */
   private setupError?: string;
   /** The setup in progress (onConnected): close() waits for it, so it cannot leave a channel open. */
-  private settingUp?: Promise<void>;
+  private readonly setup = new SetupTracker();
   private readonly onError?: PublisherOptions['onError'];
   /** Error codes already reported per outbox entry id (until the entry is forwarded). */
   private readonly reported = new Map<number, Set<string>>();
@@ -159,13 +160,7 @@ export class Publisher implements BrokerUser {
 
   async onConnected(model: ChannelModel): Promise<void> {
     if (this.closed) return;
-    const setup = this.setUp(model);
-    this.settingUp = setup;
-    try {
-      await setup;
-    } finally {
-      if (this.settingUp === setup) this.settingUp = undefined;
-    }
+    await this.setup.run(() => this.setUp(model));
   }
 
   /** A failure or a close() meanwhile closes the channel: none is left behind. */
@@ -240,7 +235,7 @@ export class Publisher implements BrokerUser {
   async close(timeoutMs = 5000): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.settingUp?.catch(() => undefined);
+    await this.setup.settled();
     const deadline = Date.now() + timeoutMs;
     while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     for (const p of this.waiting.splice(0)) this.settle(p, new TransportError('BROKER_CLOSED', 'the publisher closed before the event was sent'));
