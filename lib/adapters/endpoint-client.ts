@@ -16,7 +16,7 @@ import type * as http from 'node:http';
 import { createHash, randomUUID } from 'node:crypto';
 import { CircuitBreaker, CircuitOpenError, type CircuitBreakerOptions, type CircuitPermit, type CircuitSnapshot } from '../delivery/circuit-breaker';
 import { classifyFailure, type FailureClassification } from '../delivery/failure-classifier';
-import { TokenBucket } from '../delivery/outbox';
+import { TokenBucket } from '../delivery/rate-limiter';
 import { decideRetry, retryPolicy, type RetryPolicy } from '../delivery/retry-policy';
 import {
   AdapterError, AuthenticationError, parseTargetError, TargetCircuitOpenError, TargetRejectedError, TargetTimeoutError,

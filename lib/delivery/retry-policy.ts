@@ -51,23 +51,42 @@ export function retryPolicy(overrides: Partial<RetryPolicy> = {}): RetryPolicy {
   return policy;
 }
 
+/** The shape of an exponential backoff; a RetryPolicy is one. */
+export interface Backoff {
+  /** Upper bound of the delay after the first failure. */
+  baseDelayMs: number;
+  /** Cap of the exponential bound. */
+  maxDelayMs: number;
+  /** Growth of the bound per failure (default 2). */
+  factor?: number;
+}
+
 /** The upper bound of the jittered delay after failed attempt `attempt` (>= 1). */
-export function backoffCeiling(attempt: number, policy: RetryPolicy): number {
+export function backoffCeiling(attempt: number, policy: Backoff): number {
   assertAttempt(attempt);
   if (policy.baseDelayMs <= 0 || policy.maxDelayMs <= 0) return 0; // also avoids 0 * Infinity
-  const exponential = policy.baseDelayMs * 2 ** Math.min(attempt - 1, MAX_EXPONENT);
+  const exponential = policy.baseDelayMs * (policy.factor ?? 2) ** Math.min(attempt - 1, MAX_EXPONENT);
   return Math.min(policy.maxDelayMs, exponential, MAX_DELAY_MS);
 }
 
 /**
- * Delay in whole ms before the retry that follows failed attempt `attempt` (>= 1). `random` must
- * return values in [0, 1) like Math.random; out-of-range values are clamped, not trusted.
+ * The one backoff of the core: exponential with FULL jitter, whole ms uniform in
+ * [0, backoffCeiling(attempt)]. `random` must return values in [0, 1) like Math.random;
+ * out-of-range values are clamped, not trusted.
  */
-export function retryDelay(attempt: number, policy: RetryPolicy, random: () => number = Math.random, retryAfterMs?: number): number {
+export function backoffDelay(attempt: number, policy: Backoff, random: () => number = Math.random): number {
   const ceiling = backoffCeiling(attempt, policy);
   const r = random();
   const unit = Number.isFinite(r) ? Math.min(1, Math.max(0, r)) : 0;
-  const jittered = Math.round(unit * ceiling);
+  return Math.round(unit * ceiling);
+}
+
+/**
+ * Delay in whole ms before the retry that follows failed attempt `attempt` (>= 1): the backoff,
+ * or the server's Retry-After when that is longer.
+ */
+export function retryDelay(attempt: number, policy: RetryPolicy, random: () => number = Math.random, retryAfterMs?: number): number {
+  const jittered = backoffDelay(attempt, policy, random);
   if (retryAfterMs === undefined || !Number.isFinite(retryAfterMs) || retryAfterMs < 0) return jittered;
   return Math.min(MAX_DELAY_MS, Math.max(jittered, Math.ceil(retryAfterMs)));
 }

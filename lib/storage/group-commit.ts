@@ -1,10 +1,5 @@
+import { Batcher, type Outcome } from './batcher';
 import type { SqliteDatabase } from './sqlite';
-
-interface Pending {
-  op: () => unknown;
-  resolve: (value: unknown) => void;
-  reject: (err: unknown) => void;
-}
 
 /**
  * Group commit for SQLite: operations queued in the same turn of the event loop run in one
@@ -13,61 +8,46 @@ interface Pending {
  * what makes durable commits fast; nothing is reported done before it is on disk.
  *
  * Each operation runs in its own savepoint, so one that throws is rolled back and rejected alone
- * while the rest of the batch commits.
+ * while the rest of the batch commits. A failed commit (disk full, I/O error) rejects the batch.
  */
 export class GroupCommitter {
-  private queue: Pending[] = [];
-  private scheduled = false;
+  private readonly batcher: Batcher<() => unknown, unknown>;
   private closed = false;
 
   constructor(
     private readonly db: SqliteDatabase,
-    private readonly maxBatch = 2000,
-  ) {}
+    maxBatch = 2000,
+  ) {
+    this.batcher = new Batcher({ dispatch: (ops) => this.commit(ops), maxBatch });
+  }
 
   run<T>(op: () => T): Promise<T> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
-    return new Promise<T>((resolve, reject) => {
-      this.queue.push({ op, resolve: resolve as (v: unknown) => void, reject });
-      if (this.queue.length >= this.maxBatch) this.flush();
-      else if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
+    return this.batcher.run(op) as Promise<T>;
   }
 
   /** Runs everything queued now, in one transaction. */
   flush(): void {
-    this.scheduled = false;
-    const batch = this.queue;
-    if (batch.length === 0) return;
-    this.queue = [];
-    const outcomes: Array<{ ok: boolean; value: unknown }> = new Array(batch.length);
-    try {
-      this.db.transaction(() => {
-        for (let i = 0; i < batch.length; i++) {
-          try {
-            outcomes[i] = { ok: true, value: this.db.transaction(batch[i].op)() };
-          } catch (err) {
-            outcomes[i] = { ok: false, value: err };
-          }
-        }
-      }).immediate();
-    } catch (err) {
-      // The commit itself failed (disk full, I/O error): nothing of this batch is durable.
-      for (const p of batch) p.reject(err);
-      return;
-    }
-    for (let i = 0; i < batch.length; i++) {
-      if (outcomes[i].ok) batch[i].resolve(outcomes[i].value);
-      else batch[i].reject(outcomes[i].value);
-    }
+    this.batcher.flush();
   }
 
   /** Flushes what is queued and refuses further work. */
   close(): void {
     this.flush();
     this.closed = true;
+  }
+
+  private commit(ops: Array<() => unknown>): Array<Outcome<unknown>> {
+    const outcomes: Array<Outcome<unknown>> = new Array(ops.length);
+    this.db.transaction(() => {
+      for (let i = 0; i < ops.length; i++) {
+        try {
+          outcomes[i] = { ok: true, value: this.db.transaction(ops[i])() };
+        } catch (error) {
+          outcomes[i] = { ok: false, error };
+        }
+      }
+    }).immediate();
+    return outcomes;
   }
 }

@@ -13,10 +13,11 @@
  */
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, MessageFields, MessageProperties, Options } from 'amqplib';
 import type { BrokerConnection, BrokerUser } from './broker-connection';
-import { attemptOf, copyOptions, HEADERS } from './message';
+import { attemptOf, copyOptions } from './message';
+import { failureHop } from './retry-headers';
 import { declareTopology, resolveTopology, TRANSPORT_DEFAULTS, type Topology, type TopologyOptions } from './topology';
 import { SetupTracker } from './setup-tracker';
-import { describeError, TransportError } from './transport-error';
+import { TransportError } from './transport-error';
 
 export interface Delivery {
   /** The parsed JSON body (the canonical envelope). */
@@ -209,7 +210,7 @@ export class Consumer implements BrokerUser {
     try {
       event = JSON.parse(msg.content.toString('utf8'));
     } catch (err) {
-      await this.park(link, msg, attempt, new TransportError('INVALID_JSON', `message body is not JSON: ${(err as Error).message}`));
+      await this.failed(link, msg, attempt, new TransportError('INVALID_JSON', `message body is not JSON: ${(err as Error).message}`), true);
       return;
     }
     let settled: Promise<void> | undefined;
@@ -250,32 +251,21 @@ export class Consumer implements BrokerUser {
     }
   }
 
-  private failed(link: Link, msg: ConsumeMessage, attempt: number, error: unknown): Promise<void> {
-    if (attempt >= this.topology.maxAttempts) return this.park(link, msg, attempt, error);
-    const tiers = this.topology.retryTiers;
-    const { code, message } = describeError(error);
-    const headers: Record<string, unknown> = {
-      [HEADERS.attempt]: attempt + 1,
-      [HEADERS.lastErrorCode]: code,
-      [HEADERS.lastErrorMessage]: message,
-      [HEADERS.firstFailure]: (msg.properties.headers?.[HEADERS.firstFailure] as string | undefined) ?? new Date().toISOString(),
-    };
+  /** Next retry tier, or the parking lot past the attempt limit (or when `park` is set). */
+  private failed(link: Link, msg: ConsumeMessage, attempt: number, error: unknown, park = false): Promise<void> {
+    const hop = failureHop({
+      attempt,
+      maxAttempts: this.topology.maxAttempts,
+      tierCount: this.topology.retryTiers.length,
+      headers: (msg.properties.headers ?? {}) as Record<string, unknown>,
+      error,
+      now: Date.now(),
+      park,
+    });
+    if (hop.to === 'park') return this.moveTo(link, msg, this.topology.parkingQueue as string, hop.headers, 'parked');
     // No tiers configured: retry at once through the work queue itself.
-    const queue = tiers.length > 0 ? tiers[Math.min(attempt - 1, tiers.length - 1)].queue : (this.topology.workQueue as string);
-    return this.moveTo(link, msg, queue, headers, 'retried');
-  }
-
-  private park(link: Link, msg: ConsumeMessage, attempt: number, error: unknown): Promise<void> {
-    const { code, message } = describeError(error);
-    const headers: Record<string, unknown> = {
-      [HEADERS.parkedReason]: code,
-      [HEADERS.parkedMessage]: message,
-      [HEADERS.attempts]: attempt,
-      [HEADERS.parkedAt]: new Date().toISOString(),
-      [HEADERS.lastErrorCode]: code,
-      [HEADERS.lastErrorMessage]: message,
-    };
-    return this.moveTo(link, msg, this.topology.parkingQueue as string, headers, 'parked');
+    const queue = hop.tier === undefined ? (this.topology.workQueue as string) : this.topology.retryTiers[hop.tier].queue;
+    return this.moveTo(link, msg, queue, hop.headers, 'retried');
   }
 
   /** Confirmed copy to `queue`, then ack of the original; if the copy fails, requeue the original. */

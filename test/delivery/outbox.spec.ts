@@ -4,7 +4,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { PlantSyncError } from '../../lib/errors';
-import { Outbox, TokenBucket, type OutboxEntry, type OutboxOptions, type OutboxStats } from '../../lib/delivery/outbox';
+import { Outbox, type OutboxEntry, type OutboxOptions, type OutboxStats } from '../../lib/delivery/outbox';
+import { TokenBucket } from '../../lib/delivery/rate-limiter';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plantsync-outbox-'));
 let n = 0;

@@ -12,8 +12,9 @@
 import { randomBytes } from 'node:crypto';
 import type { MessageProperties } from 'amqplib';
 import type { ConsumerStats, Delivery, DeliveryHandler } from '../consumer';
-import { attemptOf, HEADERS } from '../message';
-import { describeError, TransportError } from '../transport-error';
+import { attemptOf } from '../message';
+import { failureHop } from '../retry-headers';
+import { TransportError } from '../transport-error';
 import type { BusStore, MessageRow } from './store';
 
 export const LOCAL_EXCHANGE = 'plantsync.local';
@@ -201,7 +202,7 @@ export class LocalConsumer {
     try {
       event = JSON.parse(row.body);
     } catch (err) {
-      await this.park(row, headers, attempt, new TransportError('INVALID_JSON', `message body is not JSON: ${(err as Error).message}`));
+      await this.failed(row, headers, attempt, new TransportError('INVALID_JSON', `message body is not JSON: ${(err as Error).message}`), true);
       return;
     }
     let settled: Promise<void> | undefined;
@@ -231,39 +232,22 @@ export class LocalConsumer {
     else this.counts.stale++;
   }
 
-  private async failed(row: MessageRow, headers: Record<string, unknown>, attempt: number, error: unknown): Promise<void> {
-    if (attempt >= this.maxAttempts) return this.park(row, headers, attempt, error);
-    const { code, message } = describeError(error);
+  /** Next retry tier (a delayed row), or the parking lot past the attempt limit (or when `park` is set). */
+  private async failed(row: MessageRow, headers: Record<string, unknown>, attempt: number, error: unknown, park = false): Promise<void> {
     const now = this.ctx.now();
-    const next: Record<string, unknown> = {
-      ...headers,
-      [HEADERS.attempt]: attempt + 1,
-      [HEADERS.lastErrorCode]: code,
-      [HEADERS.lastErrorMessage]: message,
-      [HEADERS.firstFailure]: (headers[HEADERS.firstFailure] as string | undefined) ?? new Date(now).toISOString(),
-    };
     const tiers = this.ctx.retryTiersMs;
-    // No tiers configured: retry at once, as the core consumer does through the work queue.
-    const delay = tiers.length > 0 ? tiers[Math.min(attempt - 1, tiers.length - 1)] : 0;
-    const ok = await this.ctx.store.committer.run(() => this.ctx.store.retry(row.seq, this.owner, attempt + 1, JSON.stringify(next), now + delay, delay > 0));
-    if (ok) this.counts.retried++;
-    else this.counts.stale++;
-  }
-
-  private async park(row: MessageRow, headers: Record<string, unknown>, attempt: number, error: unknown): Promise<void> {
-    const { code, message } = describeError(error);
-    const now = this.ctx.now();
-    const next: Record<string, unknown> = {
-      ...headers,
-      [HEADERS.parkedReason]: code,
-      [HEADERS.parkedMessage]: message,
-      [HEADERS.attempts]: attempt,
-      [HEADERS.parkedAt]: new Date(now).toISOString(),
-      [HEADERS.lastErrorCode]: code,
-      [HEADERS.lastErrorMessage]: message,
-    };
-    const ok = await this.ctx.store.committer.run(() => this.ctx.store.park(row.seq, this.owner, JSON.stringify(next)));
-    if (ok) this.counts.parked++;
+    const hop = failureHop({ attempt, maxAttempts: this.maxAttempts, tierCount: tiers.length, headers, error, now, park });
+    const next = JSON.stringify({ ...headers, ...hop.headers });
+    const { store } = this.ctx;
+    let ok: boolean;
+    if (hop.to === 'park') {
+      ok = await store.committer.run(() => store.park(row.seq, this.owner, next));
+    } else {
+      // No tiers configured: retry at once, as the core consumer does through the work queue.
+      const delay = hop.tier === undefined ? 0 : tiers[hop.tier];
+      ok = await store.committer.run(() => store.retry(row.seq, this.owner, attempt + 1, next, now + delay, delay > 0));
+    }
+    if (ok) this.counts[hop.to === 'park' ? 'parked' : 'retried']++;
     else this.counts.stale++;
   }
 
