@@ -1,16 +1,17 @@
 /**
- * Child process for the outbox crash test: argv = [db file, delivery log, entries to enqueue].
+ * Child process for the outbox crash test: argv = [db file, delivery log, entries to enqueue, seed].
  *
  * Enqueues entries for 20 partitions with per-partition sequence numbers, printing
  * `ack <id> <partition> <seq> ok` after each enqueue resolved, and drains at the same time with a
  * deliver that appends `delivered <partition> <seq> ok` to the log and fsyncs it before resolving
- * (the log is the downstream system). The parent SIGKILLs it at random moments.
+ * (the log is the downstream system). The parent SIGKILLs it after a seeded number of acknowledgements.
  *
  * Sequence numbers continue across restarts: every committed entry is either still stored or
  * delivered (logged before its delivery was recorded), so the next seq of a partition is one more
  * than the highest seq found in the table or the log.
  */
 import * as fs from 'node:fs';
+import { seededRandom } from '../helpers/seeded-random';
 import { Outbox, type OutboxEntry } from '../../lib/delivery/outbox';
 
 export const PARTITIONS = 20;
@@ -28,7 +29,7 @@ export function readLog(file: string): Array<[string, number]> {
 }
 
 /** A deliver function that hands the entry to the log durably before resolving. */
-export function logDeliverer(file: string): { deliver: (e: OutboxEntry) => Promise<void>; close: () => void } {
+export function logDeliverer(file: string, random: () => number = Math.random): { deliver: (e: OutboxEntry) => Promise<void>; close: () => void } {
   const fd = fs.openSync(file, 'a+');
   // A kill may have left a torn last line: start on a fresh one.
   const size = fs.fstatSync(fd).size;
@@ -40,7 +41,7 @@ export function logDeliverer(file: string): { deliver: (e: OutboxEntry) => Promi
   return {
     deliver: async (e) => {
       // Now and then a delivery spans event-loop turns, so kills also hit deliveries in flight.
-      if (Math.random() < 0.1) await new Promise((r) => setTimeout(r, 1));
+      if (random() < 0.1) await new Promise((r) => setTimeout(r, 1));
       const p = e.payload as { p: string; seq: number };
       fs.writeSync(fd, `delivered ${p.p} ${p.seq} ok\n`);
       fs.fsyncSync(fd);
@@ -50,7 +51,7 @@ export function logDeliverer(file: string): { deliver: (e: OutboxEntry) => Promi
 }
 
 async function main(): Promise<void> {
-  const [dbFile, logFile, countArg] = process.argv.slice(2);
+  const [dbFile, logFile, countArg, seedArg] = process.argv.slice(2);
   const count = Number(countArg);
   const outbox = new Outbox(dbFile, { concurrency: 4, batchSize: 50, retry: 10 });
   const next = new Map<string, number>();
@@ -60,7 +61,7 @@ async function main(): Promise<void> {
   for (const e of outbox.peek(Number.MAX_SAFE_INTEGER)) bump(e.partitionKey, (e.payload as { seq: number }).seq);
   process.stdout.write('ready\n');
 
-  const log = logDeliverer(logFile);
+  const log = logDeliverer(logFile, seededRandom(Number(seedArg ?? 1)));
   outbox.start(log.deliver);
   let enqueued = 0;
   while (enqueued < count) {

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
+import { seededRandom, testSeed } from '../helpers/seeded-random';
 import { Outbox } from '../../lib/delivery/outbox';
 import { logDeliverer, PARTITIONS, readLog } from './outbox-crash-worker';
 
@@ -17,16 +18,27 @@ interface RunResult {
   stderr: string;
 }
 
-/** Starts the worker, SIGKILLs it `killAfterMs` after it reported ready, and collects its acknowledgements. */
-function runWorker(db: string, log: string, count: number, killAfterMs: number): Promise<RunResult> {
+/**
+ * Starts the worker, SIGKILLs it once it has acknowledged `killAtAcks` enqueues in this run (0: as
+ * soon as it reported ready), and collects its acknowledgements. Progress, not time, decides the
+ * kill, so a busy machine changes only how long a run takes.
+ */
+function runWorker(db: string, log: string, count: number, killAtAcks: number, seed: number): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WORKER, db, log, String(count)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [WORKER, db, log, String(count), String(seed)], { stdio: ['ignore', 'pipe', 'pipe'] });
     const acks: RunResult['acks'] = [];
     let buffer = '';
     let stderr = '';
-    let killTimer: NodeJS.Timeout | undefined;
+    let ready = false;
     let killed = false;
     let drained = false;
+    let sent = false;
+    const kill = () => {
+      if (sent) return;
+      sent = true;
+      killed = child.exitCode === null && child.signalCode === null && !drained;
+      child.kill('SIGKILL');
+    };
     const guard = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error('worker did not finish within 20 s'));
@@ -40,23 +52,18 @@ function runWorker(db: string, log: string, count: number, killAfterMs: number):
         const m = ACK_LINE.exec(line);
         if (m) acks.push({ id: Number(m[1]), p: m[2], seq: Number(m[3]) });
         else if (line === 'drained') drained = true;
-        else if (line === 'ready' && !killTimer) {
-          killTimer = setTimeout(() => {
-            killed = child.exitCode === null && child.signalCode === null && !drained;
-            child.kill('SIGKILL');
-          }, killAfterMs);
-        }
+        else if (line === 'ready') ready = true;
+        if (ready && acks.length >= killAtAcks) kill();
       }
     });
     child.on('exit', () => {
       clearTimeout(guard);
-      clearTimeout(killTimer);
       resolve({ acks, killed, stderr });
     });
   });
 }
 
-describe('delivery: Outbox survives SIGKILL at random points', function () {
+describe('delivery: Outbox survives SIGKILL at seeded points of progress', function () {
   this.timeout(60000);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plantsync-outbox-crash-'));
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -66,18 +73,20 @@ describe('delivery: Outbox survives SIGKILL at random points', function () {
     const log = path.join(dir, 'delivered.log');
     const started = Date.now();
     const runs: RunResult[] = [];
-    // Early kills hit startup (open, purge, first fetch); later ones hit enqueue and drain in full swing.
-    const delays = [5, ...Array.from({ length: 6 }, () => 40 + Math.floor(Math.random() * 400))];
-    for (const delay of delays) {
-      const r = await runWorker(db, log, 3000, delay);
+    const seed = testSeed(20261206);
+    const random = seededRandom(seed);
+    // The first kill hits startup (open, purge, first fetch); later ones hit enqueue and drain in
+    // full swing, after a seeded number of acknowledgements of that run.
+    const targets = [0, ...Array.from({ length: 6 }, () => 20 + Math.floor(random() * 300))];
+    for (const [i, target] of targets.entries()) {
+      const r = await runWorker(db, log, 3000, target, seed + i);
       assert.equal(r.stderr, '', 'worker wrote to stderr');
       runs.push(r);
     }
     const kills = runs.filter((r) => r.killed).length;
-    assert.ok(kills >= 5, `only ${kills} of ${runs.length} runs were killed while alive`);
+    assert.equal(kills, runs.length, `only ${kills} of ${runs.length} runs were killed while alive`);
+    runs.forEach((r, i) => assert.ok(r.acks.length >= targets[i], `run ${i}: killed after ${r.acks.length} acknowledgements, before ${targets[i]}`));
     const acks = runs.flatMap((r) => r.acks);
-    // Enough work for the kills to land mid-stream; the exact amount depends on machine load.
-    assert.ok(acks.length > 200, `only ${acks.length} acknowledged enqueues across the runs`);
 
     // Final drain in this process, through the same durable log.
     const outbox = new Outbox(db);
@@ -126,7 +135,7 @@ describe('delivery: Outbox survives SIGKILL at random points', function () {
     }
     const totalRepeats = [...repeats.values()].reduce((a, b) => a + b, 0);
     console.log(
-      `      ${runs.length} runs, ${kills} SIGKILLs (after ${delays.join('/')} ms), ${acks.length} acknowledged, ` +
+      `      seed ${seed}: ${runs.length} runs, ${kills} SIGKILLs (at ${targets.join('/')} acknowledgements), ${acks.length} acknowledged, ` +
         `${deliveries.length - totalRepeats} delivered, ${totalRepeats} redelivered, ${leftover} left for the final drain, ${Date.now() - started} ms`,
     );
   });

@@ -255,14 +255,20 @@ describe('delivery: Outbox', function () {
     assert.deepEqual(rec.byPartition.get('free'), [0, 1, 2, 3, 4]);
     assert.equal(stuckCalls, 1, 'the paused partition was retried before its delay');
     assert.equal(outbox.stats().paused, 1);
-    assert.equal(outbox.backlog(), 300);
+    // The last 'free' delivery is recorded (and leaves the backlog) after deliver resolved.
+    await waitFor(() => outbox.backlog() === 300, 'the delivery records of the other partition');
+    assert.equal(stuckCalls, 1, 'the paused partition was retried before its delay');
   });
 
   it('refuses start() while stop() is still settling, and stop()/close() may be called twice', async () => {
     const outbox = make(freshFile(), { stopTimeoutMs: 200 });
     await outbox.enqueue('k', 1);
-    outbox.start(() => new Promise<void>((r) => setTimeout(r, 50)));
-    await sleep(10);
+    let started = 0;
+    outbox.start(() => {
+      started++;
+      return new Promise<void>((r) => setTimeout(r, 50));
+    });
+    await waitFor(() => started === 1, 'the delivery to start');
     const a = outbox.stop();
     const b = outbox.stop();
     assert.throws(() => outbox.start(async () => undefined), isCode('CONFIG_ERROR'));
@@ -320,20 +326,27 @@ describe('delivery: Outbox', function () {
 
   it('limits the delivery rate with a token bucket on the injected clock', async () => {
     let t = 1_000_000;
-    const outbox = make(freshFile(), { ratePerSec: 10, rateBurst: 5, now: () => t, concurrency: 8 });
+    // Clock reads count the drain's token requests: with the clock frozen, "no delivery" is shown
+    // by the drain having asked again and been refused, not by a quiet window.
+    let reads = 0;
+    const outbox = make(freshFile(), { ratePerSec: 10, rateBurst: 5, now: () => (reads++, t), concurrency: 8 });
+    const refusedAgain = async (what: string) => {
+      const from = reads;
+      await waitFor(() => reads >= from + 3, `${what}: the drain asking for a token again`);
+    };
     await outbox.enqueueMany(Array.from({ length: 40 }, (_, seq) => ({ partitionKey: `p${seq % 4}`, payload: { seq } })));
     const rec = recorder();
     outbox.start(rec.deliver);
     await waitFor(() => rec.total() === 5, 'the burst');
-    await sleep(250); // frozen clock: no new tokens however long we wait
+    await refusedAgain('frozen clock');
     assert.equal(rec.total(), 5);
     t += 300; // 3 tokens
     await waitFor(() => rec.total() === 8, '3 more');
-    await sleep(250);
+    await refusedAgain('3 tokens spent');
     assert.equal(rec.total(), 8);
     t += 60_000; // refill is capped at the burst
     await waitFor(() => rec.total() === 13, 'a full bucket');
-    await sleep(250);
+    await refusedAgain('the burst spent');
     assert.equal(rec.total(), 13);
   });
 
@@ -369,15 +382,19 @@ describe('delivery: Outbox', function () {
     for (let seq = 0; seq < 30; seq++) for (const k of ['a', 'b', 'c']) items.push({ partitionKey: k, payload: { seq } });
     await first.enqueueMany(items);
     const rec1 = recorder(() => 5);
-    first.start(rec1.deliver);
+    let afterStop = 0;
+    let stopped = false;
+    first.start((e) => {
+      if (stopped) afterStop++;
+      return rec1.deliver(e);
+    });
     await waitFor(() => rec1.total() >= 10, 'some deliveries');
     await first.stop();
+    stopped = true;
     assert.equal(rec1.inFlight(), 0, 'stop() resolved while a delivery was in flight');
     const deliveredFirst = rec1.total();
     assert.ok(deliveredFirst < 90, 'everything was delivered before stop()');
     assert.equal(first.backlog(), 90 - deliveredFirst);
-    await sleep(50);
-    assert.equal(rec1.total(), deliveredFirst, 'delivered after stop()');
     await first.close();
 
     const second = make(file);
@@ -385,6 +402,8 @@ describe('delivery: Outbox', function () {
     const rec2 = recorder();
     second.start(rec2.deliver);
     await waitFor(() => second.backlog() === 0, 'drain');
+    assert.equal(afterStop, 0, 'the stopped outbox delivered after stop()');
+    assert.equal(rec1.total(), deliveredFirst, 'delivered after stop()');
     for (const k of ['a', 'b', 'c']) {
       const all = [...(rec1.byPartition.get(k) ?? []), ...(rec2.byPartition.get(k) ?? [])];
       assert.deepEqual(all, Array.from({ length: 30 }, (_, i) => i), `partition ${k}: exactly once, in order`);
@@ -440,8 +459,12 @@ describe('delivery: Outbox', function () {
     assert.equal(s.running, false);
     off();
     const count = seen.length;
+    // One coalesced notification goes to every listener: when the one still subscribed has it, the
+    // unsubscribed one would have had it too.
+    const still: OutboxStats[] = [];
+    outbox.onChange((st) => still.push(st));
     await outbox.enqueue('k', { seq: 100 });
-    await sleep(60);
+    await waitFor(() => still.length > 0, 'a notification to the listener still subscribed', 2000);
     assert.equal(seen.length, count, 'notified after unsubscribe');
   });
 });

@@ -1,11 +1,12 @@
 /**
- * Child process for the local bus crash test: argv = [db file, handled log, run tag, events].
+ * Child process for the local bus crash test: argv = [db file, handled log, run tag, events, seed].
  *
  * Publishes events in windows of 20, printing `ack <id>` after each publish resolved, and consumes
  * them at the same time with a handler that appends `handled <id> <redelivered>` to the log and
  * fsyncs it before resolving (the log is the downstream system). The parent SIGKILLs it.
  */
 import * as fs from 'node:fs';
+import { seededRandom } from '../helpers/seeded-random';
 import { LocalBus } from '../../lib/transport/local-bus';
 
 export const HANDLED_LINE = /^handled (\S+) (true|false)$/;
@@ -21,7 +22,7 @@ export function readHandled(file: string): Array<{ id: string; redelivered: bool
 }
 
 /** A handler logging durably before it resolves; starts on a fresh line after a torn one. */
-export function logHandler(file: string): { handle: (id: string, redelivered: boolean) => Promise<void>; close: () => void } {
+export function logHandler(file: string, random: () => number = Math.random): { handle: (id: string, redelivered: boolean) => Promise<void>; close: () => void } {
   const fd = fs.openSync(file, 'a+');
   const size = fs.fstatSync(fd).size;
   if (size > 0) {
@@ -32,7 +33,7 @@ export function logHandler(file: string): { handle: (id: string, redelivered: bo
   return {
     handle: async (id, redelivered) => {
       // Some handlers span event-loop turns, so kills also hit deliveries in flight.
-      if (Math.random() < 0.2) await new Promise((r) => setTimeout(r, 2));
+      if (random() < 0.2) await new Promise((r) => setTimeout(r, 2));
       fs.writeSync(fd, `handled ${id} ${redelivered}\n`);
       fs.fsyncSync(fd);
     },
@@ -41,11 +42,11 @@ export function logHandler(file: string): { handle: (id: string, redelivered: bo
 }
 
 async function main(): Promise<void> {
-  const [dbFile, logFile, tag, countArg] = process.argv.slice(2);
+  const [dbFile, logFile, tag, countArg, seedArg] = process.argv.slice(2);
   const count = Number(countArg);
   const bus = new LocalBus(dbFile, { retryTiersMs: [20], pollMs: 10 });
   await bus.bind('g', ['#']);
-  const log = logHandler(logFile);
+  const log = logHandler(logFile, seededRandom(Number(seedArg ?? 1)));
   bus.consume('g', (d) => log.handle((d.event as { id: string }).id, d.redelivered), { prefetch: 20 });
   process.stdout.write('ready\n');
   for (let i = 0; i < count; i += 20) {
