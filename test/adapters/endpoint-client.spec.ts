@@ -328,9 +328,13 @@ describe('adapters: endpoint client', () => {
     const client = new EndpointClient({ baseUrl: server.url, role: 'EAM', repeatability: 'none', breaker: false, retry: { maxAttempts: 3, baseDelayMs: 60_000, maxDelayMs: 60_000 }, random: () => 1 });
     const s = server;
     const pending = client.send({ method: 'GET', path: '/x' });
+    // close() must land in the 60 s backoff, not mid-request: wait until the client's own retry
+    // timer (the one close() cancels) is armed, after the first answer.
+    const waits = (client as unknown as { sleeps: Set<unknown> }).sleeps;
     const deadline = Date.now() + 5000;
-    while (s.requests.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-    await new Promise((r) => setTimeout(r, 20)); // now in the 60 s backoff
+    while (waits.size === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(waits.size, 1, 'the client never entered its retry wait');
+    assert.equal(s.requests.length, 1);
     client.close();
     const err = await failureOf(pending);
     assert.equal(err.code, 'TARGET_UNAVAILABLE');

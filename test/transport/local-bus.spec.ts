@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Delivery } from '../../lib/transport/consumer';
+import Database from 'better-sqlite3';
 import { LocalBus, type LocalBusOptions } from '../../lib/transport/local-bus';
 import { topicMatcher } from '../../lib/transport/local-bus/topic';
 import { HEADERS } from '../../lib/transport/message';
@@ -144,7 +145,9 @@ describe('transport: local bus', function () {
     await Promise.all(Array.from({ length: N }, (_, i) => b.publish(localEvent(i))));
     await waitFor(() => ok.size === N, 30000, 'all events handled');
     const elapsed = Date.now() - started;
-    await sleep(150); // nothing more may arrive
+    // At quiescence every delivery is settled: nothing is left that could still arrive.
+    await waitFor(() => c.stats().acked === N && c.stats().retried === N / 10 && c.stats().inFlight === 0, 10000, 'every delivery settled');
+    assert.deepEqual(b.stats('g'), { ready: 0, inFlight: 0, delayed: 0, parked: 0 });
     await c.close();
     assert.equal(failures, N / 10);
     assert.equal(ok.size, N);
@@ -194,7 +197,8 @@ describe('transport: local bus', function () {
     await waitFor(() => handled.length === 3, 5000, 'replayed by correlation id');
     assert.equal(handled[2], 'evt-2');
     assert.deepEqual(await b.replayParked('g', { all: true }), { examined: 0, replayed: 0, kept: 0 });
-    await sleep(100);
+    await waitFor(() => c.stats().acked === 3 && c.stats().inFlight === 0, 5000, 'the three handlings acked');
+    assert.deepEqual(b.stats('g'), { ready: 0, inFlight: 0, delayed: 0, parked: 0 });
     assert.deepEqual(handled, ['evt-1', 'evt-3', 'evt-2']);
     await c.close();
   });
@@ -239,7 +243,8 @@ describe('transport: local bus', function () {
     await b.publish(localEvent(1));
     await b.publish(localEvent(2));
     await waitFor(() => seen.length === 3, 5000, 'three deliveries');
-    await sleep(50);
+    // Settled: evt-1 retried once then acked, evt-2 acked once, despite the settles that follow.
+    await waitFor(() => c.stats().acked === 2 && c.stats().retried === 1 && c.stats().inFlight === 0, 5000, 'the deliveries settled');
     await c.close();
     assert.deepEqual(seen.sort(), [['evt-1', 1], ['evt-1', 2], ['evt-2', 1]]);
     assert.deepEqual(b.stats('g'), { ready: 0, inFlight: 0, delayed: 0, parked: 0 });
@@ -293,13 +298,25 @@ describe('transport: local bus', function () {
   });
 
   it('renews the lease of a slow handler, and close returns its delivery as redelivered', async () => {
-    const b = bus({ leaseMs: 150 });
+    // The bus's clock is ours: the lease's expiry moves only with it, however slow the machine.
+    let t = Date.now();
+    const b = bus({ leaseMs: 150, now: () => t });
     await b.bind('g', ['#']);
     const stalled = b.consume('g', () => new Promise<void>(() => undefined), { prefetch: 1 });
     await b.publish(localEvent(1));
     await waitFor(() => stalled.stats().inFlight === 1, 5000, 'taken');
-    // The lease is renewed while its consumer runs: still in flight after several lease periods.
-    await sleep(400);
+    const raw = new Database(file, { readonly: true });
+    const leaseUntil = () => (raw.prepare('SELECT lease_until AS u FROM bus_messages WHERE state = 1').get() as { u: number } | undefined)?.u;
+    try {
+      // The lease is renewed while its consumer runs: four steps of 100 ms take the clock far past
+      // the first lease, and after each one the stored expiry follows the clock.
+      for (let step = 0; step < 4; step++) {
+        t += 100;
+        await waitFor(() => leaseUntil() === t + 150, 5000, `the lease renewed at +${(step + 1) * 100} ms`);
+      }
+    } finally {
+      raw.close();
+    }
     assert.equal(b.stats('g').inFlight, 1);
     void stalled.close(0);
     await waitFor(() => b.stats('g').ready === 1, 5000, 'released on close');
@@ -362,7 +379,7 @@ describe('transport: local bus', function () {
     const c2 = b.consume('g', h, { prefetch: 5 });
     await Promise.all(Array.from({ length: 500 }, (_, i) => b.publish(localEvent(i))));
     await waitFor(() => seen.size === 500, 10000, 'all handled');
-    await sleep(50);
+    await waitFor(() => c1.stats().acked + c2.stats().acked === 500, 5000, 'every delivery acked');
     await c1.close();
     await c2.close();
     for (const [id, k] of seen) assert.equal(k, 1, `${id} handled ${k} times`);
