@@ -220,7 +220,7 @@ describe('integration: generic-rest profile through EndpointClient against the M
       const sim = () => sims[c.system];
       const ledgerOf = async (key: string) => (await sim().ledger()).filter((e) => e.key === key);
 
-      it('(1) posts through callWrite: the document number, one posting under the Idempotency-Key, the new state', async () => {
+      it('posts through callWrite: the document number, one posting under the Idempotency-Key, the new state', async () => {
         await c.setup?.(write);
         const before = (await sim().postings()).length;
         const event = c.event();
@@ -241,7 +241,7 @@ describe('integration: generic-rest profile through EndpointClient against the M
         await c.verify(read);
       });
 
-      it('(5) retries two 503s and posts once: attempts 3, backoff delays within the policy', async () => {
+      it('retries two 503s and posts once: attempts 3, backoff delays within the policy', async () => {
         await c.setup?.(write);
         const before = (await sim().postings()).length;
         const event = c.event();
@@ -256,7 +256,7 @@ describe('integration: generic-rest profile through EndpointClient against the M
         await c.verify(read);
       });
 
-      it('(8) a repeat of the event returns the first document without a second posting (Idempotency-Key)', async () => {
+      it('a repeat of the event returns the first document without a second posting (Idempotency-Key)', async () => {
         await c.setup?.(write);
         const before = (await sim().postings()).length;
         const event = c.event();
@@ -272,7 +272,7 @@ describe('integration: generic-rest profile through EndpointClient against the M
         await c.verify(read);
       });
 
-      it('(9) a response dropped after the commit: the retry returns the original document, one posting', async () => {
+      it('a response dropped after the commit: the retry returns the original document, one posting', async () => {
         await c.setup?.(write);
         const before = (await sim().postings()).length;
         const event = c.event();
@@ -339,7 +339,7 @@ describe('integration: generic-rest profile through EndpointClient against the M
   }
 
   describe('reads', () => {
-    it('(1) readOrder of the seed order 1000124 validates as mfg.productionorder.released.v1', async () => {
+    it('readOrder of the seed order 1000124 validates as mfg.productionorder.released.v1', async () => {
       const order = await read('readOrder', { orderId: '1000124' }) as Record<string, unknown>;
       assertSubset(order, {
         orderId: '1000124', revision: 0, material: 'FG-4712', quantity: { value: 50, uom: 'EA' }, site: 'P100', workCenter: 'WC-PACK1', state: 'Released',
@@ -347,7 +347,7 @@ describe('integration: generic-rest profile through EndpointClient against the M
       assertValidAs('mfg.productionorder.released.v1', order, '/plants/P100/mes');
     });
 
-    it('(1) readStock lists the WMS seed stock in canonical units', async () => {
+    it('readStock lists the WMS seed stock in canonical units', async () => {
       assert.deepEqual(await read('readStock', { material: 'RM-100-STEEL', site: 'P100' }), [
         { material: 'RM-100-STEEL', site: 'P100', storageLocation: 'A-01-01', stockType: 'Unrestricted', quantity: { value: 500, uom: 'KG' } },
       ]);
@@ -355,13 +355,13 @@ describe('integration: generic-rest profile through EndpointClient against the M
         { value: 100, uom: 'EA' });
     });
 
-    it('(1) readLot reads the QMS lot on hold as Restricted', async () => {
+    it('readLot reads the QMS lot on hold as Restricted', async () => {
       assert.deepEqual(await read('readLot', { lot: 'L2026-1126-01' }), {
         lot: 'L2026-1126-01', material: 'FG-4711', site: 'P100', disposition: 'Restricted', quantity: { value: 100, uom: 'EA' },
       });
     });
 
-    it('(5) a read answered 503 is retried', async () => {
+    it('a read answered 503 is retried', async () => {
       await sims.MES.faults({ queue: [{ match: '/api/v1/orders/1000124', status: 503 }] });
       const res = await within(callRead(clients.MES, GENERIC, 'readOrder', { orderId: '1000124' }), SEND_TIMEOUT_MS, 'read');
       assert.equal(res.attempts, 2);
@@ -371,7 +371,7 @@ describe('integration: generic-rest profile through EndpointClient against the M
   });
 
   describe('Retry-After', () => {
-    it('(4) honours 429 Retry-After: 1 on the WMS (waits >= 1000 ms) and moves once', async () => {
+    it('honours 429 Retry-After: 1 on the WMS (waits >= 1000 ms) and moves once', async () => {
       const event = events.move();
       const req = await requestFor(event);
       await sims.WMS.faults({ queue: [{ status: 429, retryAfterSec: 1 }] });
@@ -388,7 +388,7 @@ describe('integration: generic-rest profile through EndpointClient against the M
   });
 
   describe('4xx', () => {
-    it('(6) a move beyond the stock is TARGET_REJECTED 409 insufficient_stock at once: attempts 1, stock unchanged', async () => {
+    it('a move beyond the stock is TARGET_REJECTED 409 insufficient_stock at once: attempts 1, stock unchanged', async () => {
       const err = await adapterFailure(write(events.move(600)));
       assert.equal(err.code, 'TARGET_REJECTED');
       assert.equal(err.target, 'WMS');
@@ -402,7 +402,7 @@ describe('integration: generic-rest profile through EndpointClient against the M
       assert.equal(stockAt(await read('readStock', { material: 'RM-100-STEEL', site: 'P100' }), { storageLocation: 'A-01-01', stockType: 'Unrestricted' })?.value, 500);
     });
 
-    it('(6) dispatching an order the MES already has is TARGET_REJECTED 409 order_exists at once', async () => {
+    it('dispatching an order the MES already has is TARGET_REJECTED 409 order_exists at once', async () => {
       const err = await adapterFailure(write(events.dispatch('1000124')));
       assert.deepEqual([err.code, err.target, err.status, err.targetError?.code, err.attempts], ['TARGET_REJECTED', 'MES', 409, 'order_exists', 1]);
       assert.deepEqual(await sims.MES.postings(), []);
@@ -410,7 +410,7 @@ describe('integration: generic-rest profile through EndpointClient against the M
   });
 
   describe('circuit breaker', () => {
-    it('(7) opens after 3 failing attempts, refuses the next call without a request, closes after openMs', async () => {
+    it('opens after 3 failing attempts, refuses the next call without a request, closes after openMs', async () => {
       const clock = fakeClock();
       const guarded = restClient('WMS', { breaker: { failureThreshold: 3, openMs: 300 }, retry: { ...RETRY, maxAttempts: 3 }, now: clock.now, sleep: clock.sleep });
       await sims.WMS.faults({ queue: [1, 2, 3].map(() => ({ status: 503 })) });

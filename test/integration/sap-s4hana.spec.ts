@@ -245,7 +245,7 @@ describe('integration: sap-s4hana profile through EndpointClient against the SAP
 
   for (const c of WRITES) {
     describe(c.title, () => {
-      it('(1) posts through callWrite: the document number, one posting under the repeat key, the new state', async () => {
+      it('posts through callWrite: the document number, one posting under the repeat key, the new state', async () => {
         await c.setup?.(write);
         const before = (await sim.postings()).length;
         const event = c.event();
@@ -264,7 +264,7 @@ describe('integration: sap-s4hana profile through EndpointClient against the SAP
         await c.verify(read);
       });
 
-      it('(5) retries two 503s and posts once: attempts 3, backoff delays within the policy', async () => {
+      it('retries two 503s and posts once: attempts 3, backoff delays within the policy', async () => {
         await c.setup?.(write);
         const before = (await sim.postings()).length;
         const event = c.event();
@@ -279,7 +279,7 @@ describe('integration: sap-s4hana profile through EndpointClient against the SAP
         await c.verify(read);
       });
 
-      it('(8) a repeat of the event returns the first document without a second posting', async () => {
+      it('a repeat of the event returns the first document without a second posting', async () => {
         await c.setup?.(write);
         const before = (await sim.postings()).length;
         const event = c.event();
@@ -295,7 +295,7 @@ describe('integration: sap-s4hana profile through EndpointClient against the SAP
         await c.verify(read);
       });
 
-      it('(9) a response dropped after the commit: the retry returns the original document, one posting', async () => {
+      it('a response dropped after the commit: the retry returns the original document, one posting', async () => {
         await c.setup?.(write);
         const before = (await sim.postings()).length;
         const event = c.event();
@@ -376,13 +376,13 @@ describe('integration: sap-s4hana profile through EndpointClient against the SAP
   }
 
   describe('reads', () => {
-    it('(1) readProductionOrder of the released seed order 1000124 validates as mfg.productionorder.released.v1', async () => {
+    it('readProductionOrder of the released seed order 1000124 validates as mfg.productionorder.released.v1', async () => {
       const order = await read('readProductionOrder', { orderId: '1000124' }) as Record<string, unknown>;
       assertSubset(order, { orderId: '1000124', revision: 0, material: 'FG-4712', quantity: { value: 50, uom: 'EA' }, site: 'P100', state: 'Released' });
       assertValidAs('mfg.productionorder.released.v1', order, '/plants/P100/erp');
     });
 
-    it('(1) readProductionOrder of 1000123 before and after the release: operations, components, state', async () => {
+    it('readProductionOrder of 1000123 before and after the release: operations, components, state', async () => {
       const before = await read('readProductionOrder', { orderId: '1000123' }) as {
         state: string; operations: Array<{ operationId: string; workCenter: string; materialRequirements?: Array<Record<string, unknown>> }>;
       };
@@ -397,13 +397,13 @@ describe('integration: sap-s4hana profile through EndpointClient against the SAP
       assertValidAs('mfg.productionorder.released.v1', after, '/plants/P100/erp');
     });
 
-    it('(1) readStock lists the seed stock in canonical units', async () => {
+    it('readStock lists the seed stock in canonical units', async () => {
       const items = await read('readStock', { material: 'RM-100-STEEL', site: 'P100' });
       assert.deepEqual(items, [{ material: 'RM-100-STEEL', site: 'P100', storageLocation: '0001', stockType: 'Unrestricted', quantity: { value: 500, uom: 'KG' } }]);
       assert.deepEqual(stockAt(await read('readStock', { material: 'FG-4711', site: 'P100' }), { storageLocation: '0001', stockType: 'QualityInspection', lot: 'L2026-1126-01' }), { value: 100, uom: 'EA' });
     });
 
-    it('(5) a read answered 503 is retried', async () => {
+    it('a read answered 503 is retried', async () => {
       await sim.faults({ queue: [{ match: 'A_MatlStkInAcctMod', status: 503 }] });
       const res = await within(callRead(client, SAP, 'readStock', { material: 'RM-100-STEEL', site: 'P100' }), SEND_TIMEOUT_MS, 'read');
       assert.equal(res.attempts, 2);
@@ -413,7 +413,7 @@ describe('integration: sap-s4hana profile through EndpointClient against the SAP
   });
 
   describe('releaseProductionOrder sends the If-Match it read', () => {
-    it('(1) GETs the order, sends its ETag as If-Match, and the order is released with a new ETag', async () => {
+    it('GETs the order, sends its ETag as If-Match, and the order is released with a new ETag', async () => {
       const proxy = await startRecordingProxy(erp.url);
       try {
         const event = events.release();
@@ -436,7 +436,7 @@ describe('integration: sap-s4hana profile through EndpointClient against the SAP
   });
 
   describe('CSRF', () => {
-    it('(2) renews an expired token: 403 x-csrf-token Required, a new fetch, the write repeated; one posting per write', async () => {
+    it('renews an expired token: 403 x-csrf-token Required, a new fetch, the write repeated; one posting per write', async () => {
       await sim.config({ csrfTtlMs: 600 });
       const proxy = await startRecordingProxy(erp.url);
       try {
@@ -476,7 +476,7 @@ describe('integration: sap-s4hana profile through EndpointClient against the SAP
   });
 
   describe('Retry-After', () => {
-    it('(4) honours 429 Retry-After: 1 (waits >= 1000 ms) and posts once', async () => {
+    it('honours 429 Retry-After: 1 (waits >= 1000 ms) and posts once', async () => {
       const event = events.consume();
       const req = await requestFor(event);
       await sim.faults({ queue: [{ match: MDOC_POST, status: 429, retryAfterSec: 1 }] });
@@ -493,7 +493,7 @@ describe('integration: sap-s4hana profile through EndpointClient against the SAP
   });
 
   describe('4xx', () => {
-    it('(6) a confirmation of the unreleased order 1000123 is TARGET_REJECTED RU/505 at once: attempts 1, no posting', async () => {
+    it('a confirmation of the unreleased order 1000123 is TARGET_REJECTED RU/505 at once: attempts 1, no posting', async () => {
       const event = events.confirm('1000123');
       const err = await adapterFailure(write(event));
       assert.equal(err.code, 'TARGET_REJECTED');
@@ -506,7 +506,7 @@ describe('integration: sap-s4hana profile through EndpointClient against the SAP
       assert.deepEqual(await sim.postings(), []);
     });
 
-    it('(6) a consumption beyond the stock is TARGET_REJECTED M7/021 at once; the stock is unchanged', async () => {
+    it('a consumption beyond the stock is TARGET_REJECTED M7/021 at once; the stock is unchanged', async () => {
       const err = await adapterFailure(write(events.consume(600)));
       assert.deepEqual([err.code, err.status, err.targetError?.code, err.attempts], ['TARGET_REJECTED', 400, 'M7/021', 1]);
       assert.deepEqual(await sim.postings(), []);
@@ -515,7 +515,7 @@ describe('integration: sap-s4hana profile through EndpointClient against the SAP
   });
 
   describe('circuit breaker', () => {
-    it('(7) opens after 3 failing attempts, refuses the next call without a request, closes after openMs', async () => {
+    it('opens after 3 failing attempts, refuses the next call without a request, closes after openMs', async () => {
       const clock = fakeClock();
       const guarded = sapClient({ breaker: { failureThreshold: 3, openMs: 300 }, retry: { ...RETRY, maxAttempts: 3 }, now: clock.now, sleep: clock.sleep });
       await sim.faults({ queue: [1, 2, 3].map(() => ({ match: MDOC_POST, status: 503 })) });
@@ -543,7 +543,7 @@ describe('integration: sap-s4hana profile through EndpointClient against the SAP
       assert.equal((await sim.postings()).length, 1);
     });
 
-    it('(7) a breaker that opens during a send ends its retries: CIRCUIT_OPEN after 3 requests, no 4th', async () => {
+    it('a breaker that opens during a send ends its retries: CIRCUIT_OPEN after 3 requests, no 4th', async () => {
       const clock = fakeClock();
       const guarded = sapClient({ breaker: { failureThreshold: 3, openMs: 300 }, now: clock.now, sleep: clock.sleep }); // maxAttempts 4
       await sim.faults({ queue: [1, 2, 3, 4].map(() => ({ match: MDOC_POST, status: 503 })) });
@@ -555,7 +555,7 @@ describe('integration: sap-s4hana profile through EndpointClient against the SAP
   });
 
   describe('repeatability keys', () => {
-    it('(8) a confirmation repeated without Repeatability headers is deduplicated by its ExternalSystemConfirmation', async () => {
+    it('a confirmation repeated without Repeatability headers is deduplicated by its ExternalSystemConfirmation', async () => {
       await write(events.release());
       const bare = sapClient({ repeatability: 'none' });
       const event = events.confirm();
@@ -571,7 +571,7 @@ describe('integration: sap-s4hana profile through EndpointClient against the SAP
       assert.equal((await sim.postings()).filter((e) => String(e.path).includes('ProdnOrdConf2')).length, 1);
     });
 
-    it('(9) a confirmation whose response was dropped, without Repeatability headers: the ExternalSystemConfirmation returns the original', async () => {
+    it('a confirmation whose response was dropped, without Repeatability headers: the ExternalSystemConfirmation returns the original', async () => {
       await write(events.release());
       const bare = sapClient({ repeatability: 'none' });
       const event = events.confirm();
@@ -586,7 +586,7 @@ describe('integration: sap-s4hana profile through EndpointClient against the SAP
       assert.deepEqual(mine.map((e) => e.replayOf), [undefined, mine[0].seq]);
     });
 
-    it('(10) contrast: the same confirmation without Repeatability headers and with the target ignoring keys posts twice', async () => {
+    it('contrast: the same confirmation without Repeatability headers and with the target ignoring keys posts twice', async () => {
       await write(events.release());
       await sim.config({ ignoreRepeatability: true });
       const bare = sapClient({ repeatability: 'none' });
@@ -649,12 +649,14 @@ describe('integration: sap-s4hana profile through EndpointClient against the SAP
 
     const tokenRequests = (x: { method: string; path: string }[]) => x.filter((e) => e.method === 'POST' && e.path === TOKEN_PATH).length;
 
-    it('(3) replaces the token before it expires: two writes 1.2 s apart, two token requests, no 401', async () => {
+    it('replaces the token before it expires: two writes 1.2 s apart on the client clock, two token requests, no 401', async () => {
       const proxy = await startRecordingProxy(secured.url);
       try {
-        const c = oauthClient(proxy.url);
+        // The client's clock is ours: 1.2 s (> tokenTtlSec) pass for it without waiting for them.
+        let t = Date.now();
+        const c = oauthClient(proxy.url, { now: () => t });
         const first = await write(events.consume(10), c);
-        await delay(1_200); // > tokenTtlSec
+        t += 1_200;
         const second = await write(events.consume(5), c);
         assert.deepEqual([first.attempts, second.attempts], [1, 1]);
         assert.deepEqual(trace(proxy.exchanges), [
@@ -669,7 +671,7 @@ describe('integration: sap-s4hana profile through EndpointClient against the SAP
       }
     });
 
-    it('(3) after a 401 invalid_token (the server expired it first) refreshes once and repeats: attempts 1, one posting', async () => {
+    it('after a 401 invalid_token (the server expired it first) refreshes once and repeats: attempts 1, one posting', async () => {
       const proxy = await startRecordingProxy(secured.url);
       try {
         const frozen = Date.now();
@@ -689,7 +691,7 @@ describe('integration: sap-s4hana profile through EndpointClient against the SAP
       }
     });
 
-    it('(3) OAuth configured as the plantsync-endpoint node does it (TLS options always given) gets a token from an http:// token URL', async () => {
+    it('OAuth configured as the plantsync-endpoint node does it (TLS options always given) gets a token from an http:// token URL', async () => {
       // nodes/plantsync-endpoint passes `tls` ({ rejectUnauthorized }) to oauth2ClientCredentials for every endpoint;
       // the token URL here is plain http, as for the simulator and any in-plant gateway without TLS.
       const auth = oauth2ClientCredentials({ tokenUrl: `${secured.url}${TOKEN_PATH}`, ...CLIENT, tls: { rejectUnauthorized: true }, timeoutMs: CLIENT_TIMEOUT_MS });

@@ -118,7 +118,9 @@ describe('transport: consumer', function () {
     const events = Array.from({ length: N }, (_, i) => makeEvent(i));
     await Promise.all(events.map((e) => publisher.publish(e)));
     await waitFor(() => success.size === N, 30000, `all ${N} handled (now ${success.size})`);
-    await sleep(300); // room for any duplicate to show up
+    // At quiescence (every delivery settled, every queue empty) no duplicate can still be on its way.
+    await waitFor(() => consumer.stats().acked === N && consumer.stats().retried === N / 10 && consumer.stats().inFlight === 0, 10000, 'every delivery settled');
+    await waitFor(async () => (await Promise.all(queuesOf(topology).map((q) => admin.count(q)))).every((n) => n === 0), 10000, 'every queue empty');
     for (const e of events) {
       assert.equal(success.get(e.id), 1, `${e.id} handled successfully once`);
       assert.equal(attemptsById.get(e.id), (e.sequence as number) % 10 === 0 ? 2 : 1, `${e.id} attempts`);
@@ -137,17 +139,22 @@ describe('transport: consumer', function () {
       const id = (d.event as { id: string }).id;
       handled.set(id, (handled.get(id) ?? 0) + 1);
     };
-    const { broker, topology, publisher, consumer, start, consumers } = setup(slow, { prefetch: 20 });
+    let closed = false;
+    let startedAfterClose = 0;
+    const first: DeliveryHandler = (d) => {
+      if (closed) startedAfterClose++;
+      return slow(d);
+    };
+    const { broker, topology, publisher, consumer, start, consumers } = setup(first, { prefetch: 20 });
     await start();
     const events = Array.from({ length: N }, (_, i) => makeEvent(i));
     await Promise.all(events.map((e) => publisher.publish(e)));
     await waitFor(() => handled.size >= 50, 10000, 'some handled');
     await consumer.close(5000);
+    closed = true;
     const afterClose = handled.size;
     assert.ok(afterClose < N, `closed mid-stream (${afterClose} of ${N})`);
     assert.equal(consumer.stats().inFlight, 0);
-    await sleep(100);
-    assert.equal(handled.size, afterClose, 'nothing handled after close');
     // A new consumer (a redeploy) gets the rest.
     const next = new Consumer(broker, { topology, handler: slow, prefetch: 20 }).start();
     consumers.push(next);
@@ -155,6 +162,7 @@ describe('transport: consumer', function () {
     await waitFor(async () => (await admin.count(topology.workQueue as string)) === 0 && next.stats().inFlight === 0, 5000, 'queue empty');
     const dupes = [...handled.values()].filter((n) => n > 1).length;
     assert.equal(dupes, 0, 'in-flight ones finished and were acked before the channel closed');
+    assert.equal(startedAfterClose, 0, 'the closed consumer handled a message after close');
   });
 
   it('close with handlers that do not finish in time: their messages return to the queue, redelivered to a new consumer', async () => {
@@ -178,8 +186,8 @@ describe('transport: consumer', function () {
     await waitFor(() => redelivered.size === 25, 10000, 'all 25 at the new consumer');
     for (const id of stuck) assert.equal(redelivered.get(id), true, `${id} redelivered`);
     release(); // the old handlers finish late: their settles are dropped, not acked on a dead channel
-    await sleep(50);
-    assert.equal(consumer.stats().stale, 10);
+    await waitFor(() => consumer.stats().stale === 10, 5000, 'the late settles dropped as stale');
+    assert.equal(consumer.stats().acked, 0);
     await waitFor(async () => (await admin.count(topology.workQueue as string)) === 0 && next.stats().inFlight === 0, 5000, 'queue empty');
   });
 });
