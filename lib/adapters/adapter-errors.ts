@@ -4,6 +4,7 @@
  * their 4xx status, unavailable and timeout errors a 5xx status or a socket code in `cause`).
  */
 import type { CircuitOpenError } from '../delivery/circuit-breaker';
+import { BaseError } from '../errors';
 
 export type TargetRole = 'ERP' | 'MES' | 'WMS' | 'QMS' | 'EAM';
 
@@ -42,10 +43,10 @@ export interface AdapterErrorInit {
   cause?: unknown;
 }
 
-export class AdapterError extends Error {
+export class AdapterError extends BaseError {
+  declare readonly code: AdapterErrorCode;
   readonly target: TargetRole | undefined;
   readonly attempts: number;
-  readonly retryable: boolean;
   readonly status?: number;
   readonly method?: string;
   readonly path?: string;
@@ -54,12 +55,10 @@ export class AdapterError extends Error {
   readonly lastCode?: string;
   readonly retryAfterMs?: number;
 
-  constructor(readonly code: AdapterErrorCode, message: string, init: AdapterErrorInit) {
-    super(message, init.cause === undefined ? undefined : { cause: init.cause });
-    this.name = 'AdapterError';
+  constructor(code: AdapterErrorCode, message: string, init: AdapterErrorInit) {
+    super(code, message, { retryable: init.retryable, cause: init.cause });
     this.target = init.target;
     this.attempts = init.attempts;
-    this.retryable = init.retryable;
     if (init.status !== undefined) this.status = init.status;
     if (init.method !== undefined) this.method = init.method;
     if (init.path !== undefined) this.path = init.path;
@@ -70,7 +69,7 @@ export class AdapterError extends Error {
   }
 
   /** The plain object a node puts on `msg.error`. */
-  toJSON(): Record<string, unknown> {
+  override toJSON(): Record<string, unknown> {
     const { code, message, target, attempts, retryable, status, method, path, targetError, lastCode, retryAfterMs } = this;
     return Object.fromEntries(Object.entries({ code, message, target, attempts, retryable, status, method, path, targetError, lastCode, retryAfterMs })
       .filter(([, v]) => v !== undefined));

@@ -10,6 +10,7 @@
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
+import { TransportError } from '../transport/transport-error';
 
 export interface TlsOptions {
   /** Trusted CA certificates (PEM), e.g. the plant's own CA; replaces Node's default bundle. */
@@ -77,19 +78,8 @@ export interface HttpResponse {
   rawBody?: Buffer;
 }
 
-/** A failed exchange; `code` is Node's (ECONNRESET, ECONNREFUSED...) or ETIMEDOUT for our timeout. */
-export class TransportError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly method: string,
-    readonly url: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'TransportError';
-  }
-}
+/** HTTP exchanges fail with the transports' one TransportError (code: Node's socket code, or ETIMEDOUT). */
+export { TransportError };
 
 export function httpRequest(options: HttpRequestOptions): Promise<HttpResponse> {
   const url = typeof options.url === 'string' ? new URL(options.url) : options.url;
@@ -122,13 +112,13 @@ export function httpRequest(options: HttpRequestOptions): Promise<HttpResponse> 
       res.on('end', () => settle(undefined, toResponse(res, Buffer.concat(chunks))));
       res.on('error', fail);
       res.on('close', () => {
-        if (!res.complete) fail(new TransportError('ECONNRESET', `${method} ${where}: connection closed before the response was complete`, method, where));
+        if (!res.complete) fail(new TransportError('ECONNRESET', `${method} ${where}: connection closed before the response was complete`, { method, url: where }));
       });
     });
     req.on('error', fail);
     if (options.timeoutMs !== undefined && options.timeoutMs > 0) {
       timer = setTimeout(() => {
-        const err = new TransportError('ETIMEDOUT', `${method} ${where}: no complete response within ${options.timeoutMs} ms`, method, where);
+        const err = new TransportError('ETIMEDOUT', `${method} ${where}: no complete response within ${options.timeoutMs} ms`, { method, url: where });
         settle(err);
         req.destroy(err); // frees the socket; the agent will not reuse it
       }, options.timeoutMs);
@@ -176,5 +166,5 @@ function asTransportError(err: unknown, method: string, where: string): Transpor
   const e = err as { code?: unknown; message?: unknown } | undefined;
   const code = typeof e?.code === 'string' ? e.code : 'ERR_NETWORK';
   const text = typeof e?.message === 'string' ? e.message : String(err);
-  return new TransportError(code, `${method} ${where}: ${text} (${code})`, method, where, { cause: err });
+  return new TransportError(code, `${method} ${where}: ${text} (${code})`, { method, url: where }, { cause: err });
 }

@@ -14,7 +14,7 @@
  * breaker that is half-open with a fresh trial. `recordSuccess()` / `recordFailure()` report an
  * outcome not tied to a permit (a health probe, a caller that only checks `canAttempt()`).
  */
-import { PlantSyncError } from '../errors';
+import { BaseError, PlantSyncError } from '../errors';
 
 export type CircuitState = 'closed' | 'open' | 'half-open';
 
@@ -60,13 +60,12 @@ export interface CircuitPermit {
 }
 
 /** For callers to throw when `tryAcquire()` refuses; classifyFailure treats it as retryable. */
-export class CircuitOpenError extends Error {
-  readonly code = 'CIRCUIT_OPEN' as const;
+export class CircuitOpenError extends BaseError {
+  declare readonly code: 'CIRCUIT_OPEN';
 
   /** @param retryAfterMs ms until the breaker allows a trial (0 when a trial is already running). */
   constructor(readonly retryAfterMs: number, readonly target?: string) {
-    super(`circuit open${target ? ` for ${target}` : ''}: retry in ${retryAfterMs} ms`);
-    this.name = 'CircuitOpenError';
+    super('CIRCUIT_OPEN', `circuit open${target ? ` for ${target}` : ''}: retry in ${retryAfterMs} ms`, { retryable: true });
   }
 }
 

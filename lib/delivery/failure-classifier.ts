@@ -5,6 +5,12 @@
  * (network, overload, a target restarting) is retryable, bounded by the attempt count.
  *
  * Decisions worth knowing:
+ * - The raiser's own verdict wins: PlantSync's errors (BaseError) and anything else carrying a
+ *   boolean `retryable` are classed by it; the rules below only give the `reason`, and decide for
+ *   foreign errors (pg, amqplib, Node) and for plain `msg.error` objects without the flag.
+ * - CONFIG_ERROR (and NO_CLAIM, a wiring mistake) is RETRYABLE: an operator fixes it, and the
+ *   event is not at fault, so a claim is released, never failed for good; the attempt count still
+ *   bounds the retries of a broker delivery, which is then parked with its event intact.
  * - Unknown errors are RETRYABLE: third-party clients (pg, amqplib, OPC UA, ERP SDKs) throw plain
  *   Errors for transient faults, backoff rules out a hot loop, and after maxAttempts the event is
  *   dead-lettered anyway. Programming errors (TypeError, RangeError, ReferenceError, SyntaxError)
@@ -44,15 +50,17 @@ const RETRYABLE_CODES = new Set([
   // undici (fetch)
   'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_SOCKET',
   'UND_ERR_CLOSED', 'UND_ERR_DESTROYED', 'UND_ERR_ABORTED', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
-  // PlantSync: back-pressure, shutdown, an open circuit
-  'OUTBOX_FULL', 'STORE_CLOSED', 'CIRCUIT_OPEN',
+  // PlantSync: back-pressure, shutdown, an open circuit, a key held elsewhere, a setting or wiring to fix
+  'OUTBOX_FULL', 'STORE_CLOSED', 'CIRCUIT_OPEN', 'IN_FLIGHT', 'CONFIG_ERROR', 'NO_CLAIM', 'UNEXPECTED_ERROR',
+  // the broker transport: the link, not the event
+  'PUBLISH_TIMEOUT', 'PUBLISH_NACKED', 'NOT_CONNECTED', 'BROKER_CLOSED', 'UNROUTABLE',
 ]);
 
 const PERMANENT_CODES = new Set([
-  // PlantSync: the event or the configuration is wrong, or another holder owns the key
+  // PlantSync: the event is wrong, or another holder owns the key
   'INVALID_JSON', 'PAYLOAD_TOO_LARGE', 'NOT_AN_EVENT', 'UNKNOWN_EVENT_TYPE', 'UNKNOWN_EVENT_VERSION',
-  'RETIRED_EVENT_VERSION', 'SCHEMA_INVALID', 'UPCAST_FAILED', 'INVALID_INPUT', 'CONFIG_ERROR',
-  'NOT_FOUND', 'LEASE_LOST', 'NO_CLAIM',
+  'RETIRED_EVENT_VERSION', 'SCHEMA_INVALID', 'UPCAST_FAILED', 'INVALID_INPUT', 'INVALID_EVENT',
+  'NOT_FOUND', 'LEASE_LOST',
   // mapping: the event cannot be expressed for the target, or its answer cannot be read; a retry maps the same way
   'MAPPING_ERROR', 'RESPONSE_MAPPING_ERROR',
   // undici: the request itself is malformed or unsupported
@@ -71,6 +79,13 @@ type Bag = Record<string, unknown>;
 
 /** `nowMs` only serves to turn a Retry-After HTTP-date into a delay. */
 export function classifyFailure(err: unknown, nowMs: number = Date.now()): FailureClassification {
+  const rules = classifyByRules(err, nowMs);
+  if (!isBag(err) || typeof err.retryable !== 'boolean' || (rules.class === 'retryable') === err.retryable) return rules;
+  // The raiser knows best; the rules' reason (HTTP 503, ECONNRESET, the code) still names it.
+  return err.retryable ? retryable(rules.reason, err, nowMs) : { class: 'permanent', reason: rules.reason };
+}
+
+function classifyByRules(err: unknown, nowMs: number): FailureClassification {
   if (!isBag(err)) return retryable('unclassified failure', err, nowMs);
 
   const status = httpStatus(err);
@@ -162,6 +177,5 @@ function isBag(value: unknown): value is Bag {
  * (adapter errors carry `retryable`), else the classifier's reading of its code and status.
  */
 export function isPermanentFailure(error: { code?: string; message?: string; status?: number; retryable?: boolean }): boolean {
-  if (error.retryable !== undefined) return !error.retryable;
-  return classifyFailure({ code: error.code, message: error.message, statusCode: error.status }).class === 'permanent';
+  return classifyFailure({ code: error.code, message: error.message, statusCode: error.status, retryable: error.retryable }).class === 'permanent';
 }

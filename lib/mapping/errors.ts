@@ -1,4 +1,4 @@
-import type { Problem } from '../errors';
+import { BaseError, type Problem } from '../errors';
 
 export type Direction = 'toVendor' | 'toCanonical';
 
@@ -36,8 +36,8 @@ export function issueMessage(issue: Pick<MappingIssue, 'problem' | 'field'>): st
  * `field` / `value` name the first, `details` carries them all in the shape of validation
  * problems so that nodes and dashboards show both the same way.
  */
-export class MappingError extends Error {
-  readonly code = 'MAPPING_ERROR' as const;
+export class MappingError extends BaseError {
+  declare readonly code: 'MAPPING_ERROR';
   readonly field: string;
   readonly value: unknown;
   readonly direction: Direction;
@@ -53,8 +53,8 @@ export class MappingError extends Error {
     const text = issues.length === 1
       ? issueMessage(issues[0])
       : `${issues.length} mapping problems: ${issues.map(issueMessage).join('; ')}`;
-    super(`${text}${where}`);
-    this.name = 'MappingError';
+    // Permanent: the same event maps the same way on every retry.
+    super('MAPPING_ERROR', `${text}${where}`, { retryable: false });
     this.direction = direction;
     this.issues = issues;
     this.field = issues[0].field;
@@ -71,8 +71,8 @@ export class MappingError extends Error {
   }
 
   /** The plain object a node puts on `msg.error`, like PlantSyncError's. */
-  toJSON(): { code: 'MAPPING_ERROR'; message: string; field: string; value: unknown; direction: Direction; details: Problem[] } {
-    return { code: this.code, message: this.message, field: this.field, value: this.value, direction: this.direction, details: this.details };
+  override toJSON(): { code: 'MAPPING_ERROR'; message: string; retryable: boolean; field: string; value: unknown; direction: Direction; details: Problem[] } {
+    return { code: this.code, message: this.message, retryable: this.retryable, field: this.field, value: this.value, direction: this.direction, details: this.details };
   }
 }
 

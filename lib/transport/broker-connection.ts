@@ -228,12 +228,20 @@ export class BrokerConnection {
     }
   }
 
-  /** A user's channel failed: rebuild the connection (unless closing). */
+  /**
+   * A user's channel failed: rebuild the connection (unless closing). When the connection itself
+   * dies, amqplib closes its channels first and emits the connection's own close right after, in
+   * the same turn; so the drop waits for that turn to end, and the connection's reason
+   * (CONNECTION_FORCED, ECONNRESET, a missed heartbeat) is the one reported, not "channel closed".
+   */
   fail(err: unknown): void {
     if (!this.running || !this.model) return;
     const model = this.model;
-    this.dropModel(err instanceof Error ? err : new Error(String(err)));
-    model.close().catch(() => undefined);
+    setImmediate(() => {
+      if (!this.running || this.model !== model) return; // the connection's close came first
+      this.dropModel(err instanceof Error ? err : new Error(String(err)));
+      model.close().catch(() => undefined);
+    });
   }
 
   /** Intentional close: no reconnect; users are told they are disconnected. Resolves when closed. */

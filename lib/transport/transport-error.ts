@@ -1,7 +1,9 @@
+import { BaseError } from '../errors';
+
 /**
- * Errors of the AMQP transport. Same shape as PlantSyncError (`code`, `details`, `toJSON`) so
- * nodes copy them to `msg.error` alike; a separate class because lib/errors.ts's ErrorCode union
- * does not list the transport codes yet (to be merged there by its owner).
+ * The one error of PlantSync's transports: the AMQP broker and local bus (codes below) and HTTP
+ * exchanges (Node's socket code: ECONNRESET, ECONNREFUSED..., or ETIMEDOUT for the request
+ * timeout). `details` says where (routing key, message id; method and URL for HTTP).
  */
 export type TransportErrorCode =
   | 'UNROUTABLE'
@@ -12,21 +14,24 @@ export type TransportErrorCode =
   | 'INVALID_EVENT'
   | 'INVALID_JSON'
   | 'HANDLER_FAILED'
-  | 'CONFIG_ERROR';
+  | 'CONFIG_ERROR'
+  // an HTTP exchange's socket code
+  | (string & {});
 
-export class TransportError extends Error {
-  readonly code: TransportErrorCode;
+/** Only a malformed event is permanent: every other transport failure is the link's, or a setting an operator fixes. */
+const PERMANENT: ReadonlySet<string> = new Set(['INVALID_EVENT', 'INVALID_JSON']);
+
+export class TransportError extends BaseError {
+  declare readonly code: TransportErrorCode;
   readonly details: Record<string, unknown>;
 
-  constructor(code: TransportErrorCode, message: string, details: Record<string, unknown> = {}) {
-    super(message);
-    this.name = 'TransportError';
-    this.code = code;
+  constructor(code: TransportErrorCode, message: string, details: Record<string, unknown> = {}, options: { cause?: unknown } = {}) {
+    super(code, message, { retryable: !PERMANENT.has(code), cause: options.cause });
     this.details = details;
   }
 
-  toJSON(): { code: TransportErrorCode; message: string; details: Record<string, unknown> } {
-    return { code: this.code, message: this.message, details: this.details };
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), details: this.details };
   }
 }
 

@@ -4,11 +4,10 @@ import { PlantSyncError } from '../../lib/errors';
 import type { BrokerStatus } from '../../lib/transport/broker-connection';
 import type { Delivery } from '../../lib/transport/consumer';
 import type { ReplaySelector } from '../../lib/transport/replay';
-import { brokerStatus } from '../shared/broker-node';
 import { PendingDeliveries, registerConsumer, type DeliveryRef, type DeliverySettler } from '../shared/delivery';
 import { failMessage } from '../shared/fail';
 import { meta, type PlantSyncMessage } from '../shared/plantsync-meta';
-import { CounterStatus, STATUS } from '../shared/status';
+import { brokerStatus, CounterStatus, STATUS } from '../shared/status';
 import { transportFor, type TransportConsumer } from '../shared/transport';
 
 interface ConsumeNodeDef extends NodeDef {
@@ -61,7 +60,7 @@ export = function register(RED: NodeAPI): void {
     const pending = new PendingDeliveries();
     this.settleDelivery = (id, err) => pending.settle(id, err);
     const refuse = (why: string) => {
-      this.status(STATUS.failed(RED._('plantsync-consume.status.noBroker')));
+      this.status(STATUS.failed('plantsync-consume.status.noBroker'));
       this.error(RED._('plantsync-consume.errors.config', { message: why }));
       this.on('input', (msg: PlantSyncMessage, _send, done) => failMessage(msg, new PlantSyncError('CONFIG_ERROR', why), done));
     };
@@ -82,8 +81,8 @@ export = function register(RED: NodeAPI): void {
     // throttled status shows.
     const show = () =>
       status.update(() => {
-        if (state.state !== 'connected' || !consumer) return brokerStatus(RED, state);
-        if (setupError) return STATUS.failed(brokerReason(setupError).slice(0, 80));
+        if (state.state !== 'connected' || !consumer) return brokerStatus(RED, 'plantsync-consume', state);
+        if (setupError) return STATUS.failed(RED._('plantsync-consume.status.setupFailed', { reason: brokerReason(setupError).slice(0, 80) }));
         const s = consumer.stats();
         return STATUS.ok(RED._('plantsync-consume.status.counts', { inFlight: pending.size, acked: s.acked, retried: s.retried, parked: s.parked }));
       });
@@ -141,7 +140,7 @@ export = function register(RED: NodeAPI): void {
     } catch (err) {
       transport.release();
       const why = (err as Error).message;
-      this.status(STATUS.failed(why.slice(0, 40)));
+      this.status(STATUS.failed('plantsync-consume.status.configError'));
       this.error(RED._('plantsync-consume.errors.config', { message: why }));
       return;
     }

@@ -26,9 +26,11 @@ export = function register(RED: NodeAPI): void {
     const showCount = () => {
       if (!storeNode) return;
       const n = storeNode.deadLetters().count();
-      this.status(n > 0 ? STATUS.failed(`DLQ ${n}`) : STATUS.ok('DLQ 0'));
+      const text = RED._('plantsync-dead-letter.status.parked', { count: n });
+      this.status(n > 0 ? STATUS.failed(text) : STATUS.ok(text));
     };
-    if (!storeNode) this.status(STATUS.failed(RED._('plantsync-dead-letter.status.noStore')));
+    // A catalogue key: the editor translates it.
+    if (!storeNode) this.status(STATUS.failed('plantsync-dead-letter.status.noStore'));
     else showCount();
 
     const site = async (msg: NodeMessage): Promise<string> =>

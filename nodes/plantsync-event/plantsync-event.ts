@@ -75,8 +75,7 @@ export = function register(RED: NodeAPI): void {
     const status = new CounterStatus((s) => this.status(s));
     let created = 0;
     let failed = 0;
-    const label = RED._('plantsync-event.status.created');
-    const counts = () => `${label} ${created}${failed ? ` · ✗ ${failed}` : ''}`;
+    const counts = () => RED._(failed ? 'plantsync-event.status.countsFailed' : 'plantsync-event.status.counts', { created, failed });
 
     const evaluate = (p: { value: string; type: string }, msg: NodeMessage): Promise<unknown> => {
       if (AUTO.has(p.type)) return Promise.resolve(undefined);

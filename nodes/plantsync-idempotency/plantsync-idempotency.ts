@@ -2,6 +2,7 @@ import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { isCanonicalEvent } from '../../lib/canonical/envelope';
 import { contentHash } from '../../lib/canonical/stable-json';
 import { toCurrentVersion } from '../../lib/canonical/upcasters';
+import { statusForError, statusForOutcome } from '../../lib/delivery/http-status';
 import { PlantSyncError } from '../../lib/errors';
 import { failMessage } from '../shared/fail';
 import { meta, type PlantSyncMessage } from '../shared/plantsync-meta';
@@ -46,10 +47,15 @@ export = function register(RED: NodeAPI): void {
     const keyType = config.keyType || 'auto';
     const status = new CounterStatus((s) => this.status(s));
     const counts = { new: 0, duplicate: 0, conflict: 0 };
-    const label = () => `${counts.new} new · ${counts.duplicate} dup · ${counts.conflict} conflict`;
+    const label = () => RED._('plantsync-idempotency.status.counts', counts);
+    // For an `http in` flow: duplicates and conflicts are answered here, the new path by the work.
+    const answer = (msg: PlantSyncMessage, outcome: 'duplicate' | 'conflict') => {
+      (msg as PlantSyncMessage & { statusCode?: number }).statusCode = statusForOutcome(outcome);
+    };
 
     if (!store) {
-      this.status(STATUS.failed(RED._('plantsync-idempotency.status.noStore')));
+      // A catalogue key: the editor translates it.
+      this.status(STATUS.failed('plantsync-idempotency.status.noStore'));
       this.error(RED._('plantsync-idempotency.errors.noStore'));
     }
 
@@ -72,16 +78,20 @@ export = function register(RED: NodeAPI): void {
           case 'duplicate':
             counts.duplicate += 1;
             meta(msg).idempotency = { ...info, status: 'duplicate', result: outcome.result };
+            answer(msg, 'duplicate');
             send([null, msg, null]);
             break;
           case 'failed':
             counts.duplicate += 1;
             meta(msg).idempotency = { ...info, status: 'failed', reason: outcome.reason };
+            // A key failed for good answers as its first failure did (422, 502...).
+            (msg as PlantSyncMessage & { statusCode?: number }).statusCode = statusForError({ ...(outcome.reason as object | undefined), retryable: false });
             send([null, msg, null]);
             break;
           case 'conflict':
             counts.conflict += 1;
             meta(msg).idempotency = { ...info, status: 'conflict', storedHash: outcome.storedHash };
+            answer(msg, 'conflict');
             send([null, null, msg]);
             break;
           case 'in-flight':
@@ -91,7 +101,8 @@ export = function register(RED: NodeAPI): void {
         done();
       };
       run().catch((err: unknown) => {
-        status.update(STATUS.failed(err instanceof Error ? err.message.slice(0, 40) : 'error'));
+        const code = (err as { code?: unknown } | undefined)?.code;
+        status.update(STATUS.failed(RED._('plantsync-idempotency.status.failedWith', { ...counts, code: typeof code === 'string' ? code : 'UNEXPECTED_ERROR' })));
         failMessage(msg, err, done);
       });
     });

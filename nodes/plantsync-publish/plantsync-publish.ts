@@ -2,10 +2,9 @@ import * as path from 'node:path';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { PlantSyncError } from '../../lib/errors';
 import type { BrokerStatus } from '../../lib/transport/broker-connection';
-import { brokerStatus } from '../shared/broker-node';
 import { failMessage } from '../shared/fail';
 import type { PlantSyncMessage } from '../shared/plantsync-meta';
-import { CounterStatus, STATUS } from '../shared/status';
+import { brokerStatus, CounterStatus, STATUS } from '../shared/status';
 import { transportFor, type TransportPublisher } from '../shared/transport';
 
 interface PublishNodeDef extends NodeDef {
@@ -29,7 +28,7 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, config);
     const { transport, error } = transportFor(RED, config.broker);
     if (!transport) {
-      this.status(STATUS.failed(RED._('plantsync-publish.status.noBroker')));
+      this.status(STATUS.failed('plantsync-publish.status.noBroker'));
       this.error(RED._('plantsync-publish.errors.noBroker', { message: error ?? '' }));
       this.on('input', (msg: PlantSyncMessage, _send, done) => failMessage(msg, new PlantSyncError('CONFIG_ERROR', error ?? 'no broker'), done));
       return;
@@ -50,7 +49,7 @@ export = function register(RED: NodeAPI): void {
       // The outbox file could not be opened: refuse messages, and give the transport back.
       transport.release();
       const why = (err as Error).message;
-      this.status(STATUS.failed(why.slice(0, 40)));
+      this.status(STATUS.failed('plantsync-publish.status.configError'));
       this.error(RED._('plantsync-publish.errors.noBroker', { message: why }));
       this.on('input', (msg: PlantSyncMessage, _send, done) => failMessage(msg, new PlantSyncError('CONFIG_ERROR', why), done));
       return;
@@ -61,8 +60,8 @@ export = function register(RED: NodeAPI): void {
     const show = () => {
       const backlog = publisher.backlog();
       if (backlog > 0) status.update(STATUS.warn(RED._('plantsync-publish.status.buffering', { count: backlog })));
-      else if (transport.kind === 'local') status.update(STATUS.ok(RED._('plantsync-publish.status.local')));
-      else status.update(brokerStatus(RED, state));
+      else if (transport.kind === 'local') status.update(STATUS.ok('plantsync-publish.status.local'));
+      else status.update(brokerStatus(RED, 'plantsync-publish', state));
     };
     const unsubscribe = transport.subscribe((s) => {
       state = s;

@@ -1,6 +1,7 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { callRead, callWrite, type CallResult } from '../../lib/adapters/profile-call';
 import { isCanonicalEvent } from '../../lib/canonical/envelope';
+import { statusForOutcome } from '../../lib/delivery/http-status';
 import { PlantSyncError } from '../../lib/errors';
 import { createProfile, type MappingProfile } from '../../lib/mapping/engine';
 import { PROFILES } from '../../lib/mapping/registry';
@@ -20,6 +21,21 @@ interface RequestNodeDef extends NodeDef {
   paramsType?: string;
 }
 
+/**
+ * How an endpoint says it is misconfigured (for example "base URL empty: set ERP_URL"), detected
+ * at deploy: the structured CONFIG_ERROR when it has one, else its one-line reason.
+ */
+interface EndpointConfigState {
+  configProblem?: PlantSyncError;
+  configError?: string;
+}
+
+/** The CONFIG_ERROR of an unusable endpoint, undefined when it is usable. */
+function configProblemOf(endpoint: EndpointConfigState): PlantSyncError | undefined {
+  if (endpoint.configProblem) return endpoint.configProblem;
+  return endpoint.configError ? new PlantSyncError('CONFIG_ERROR', endpoint.configError) : undefined;
+}
+
 export = function register(RED: NodeAPI): void {
   const registry = defaultRegistry();
 
@@ -31,23 +47,28 @@ export = function register(RED: NodeAPI): void {
     let ok = 0;
     let failed = 0;
     let profile: MappingProfile | undefined;
+    let unusable = endpoint ? configProblemOf(endpoint as PlantSyncEndpointNode & EndpointConfigState) : undefined;
     try {
       // Compiled once per deploy with the plant's overrides; a broken override is a config error now, not per message.
-      if (endpoint && !endpoint.configError) profile = createProfile(PROFILES[endpoint.profileName], endpoint.overrides as ProfileOverrides);
+      if (endpoint && !unusable) profile = createProfile(PROFILES[endpoint.profileName], endpoint.overrides as ProfileOverrides);
     } catch (err) {
+      unusable = err instanceof PlantSyncError ? err : new PlantSyncError('CONFIG_ERROR', `endpoint profile: ${(err as Error).message}`, [], { cause: err });
       this.error(`PlantSync endpoint profile: ${(err as Error).message}`);
     }
-    const unusable = endpoint?.configError;
-    if (!endpoint) this.status(STATUS.failed(RED._('plantsync-request.status.noEndpoint')));
+    // Fixed texts are catalogue keys the editor translates; counters are translated here (they need numbers).
+    if (!endpoint) this.status(STATUS.failed('plantsync-request.status.noEndpoint'));
+    else if (unusable) this.status(STATUS.failed('plantsync-request.status.configError'));
 
-    const label = () => {
+    const label = (code?: string) => {
       const breaker = endpoint?.client.breakerState().state ?? 'closed';
-      return `${endpoint?.role ?? ''} ${breaker === 'closed' ? '' : `${breaker} · `}✓${ok}${failed ? ` ✗${failed}` : ''}`.trim();
+      const key = code ? 'failedWith' : breaker === 'open' ? 'circuitOpen' : breaker === 'half-open' ? 'circuitHalfOpen' : 'counts';
+      return RED._(`plantsync-request.status.${key}`, { target: endpoint?.role ?? '', ok, failed, code: code ?? '' });
     };
 
     this.on('input', (msg: PlantSyncMessage, send, done) => {
       const run = async (): Promise<CallResult> => {
-        if (!endpoint || !profile) throw new PlantSyncError('CONFIG_ERROR', unusable ?? 'no usable PlantSync endpoint configured');
+        if (unusable) throw unusable;
+        if (!endpoint || !profile) throw new PlantSyncError('CONFIG_ERROR', 'no plantsync-endpoint configured: choose one in the request node');
         if (operation !== 'auto') {
           const params = await evaluateProperty(RED, this, config.params || 'payload', config.paramsType || 'msg', msg);
           if (params === null || typeof params !== 'object') {
@@ -67,14 +88,16 @@ export = function register(RED: NodeAPI): void {
           ok += 1;
           meta(msg).request = { target: endpoint?.role, operation: res.operation, status: res.status, attempts: res.attempts };
           msg.payload = res.result;
+          // For an `http in` flow: a posting created a document, a read answered one.
+          (msg as PlantSyncMessage & { statusCode?: number }).statusCode = statusForOutcome(operation === 'auto' ? 'created' : 'ok');
           status.update(STATUS.ok(label()));
           send(msg);
           done();
         })
         .catch((err: unknown) => {
           failed += 1;
-          const code = (err as { code?: string }).code ?? 'error';
-          status.update(code === 'CIRCUIT_OPEN' ? STATUS.warn(`${label()} · ${code}`) : STATUS.failed(`${label()} · ${code}`));
+          const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'UNEXPECTED_ERROR';
+          status.update(code === 'CIRCUIT_OPEN' ? STATUS.warn(label(code)) : STATUS.failed(label(code)));
           failMessage(msg, err, done);
         });
     });

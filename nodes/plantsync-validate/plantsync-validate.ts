@@ -2,6 +2,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { PlantSyncError } from '../../lib/errors';
 import { DEFAULT_MAX_EVENT_BYTES, parseEventInput } from '../../lib/validation/event-input';
 import { defaultRegistry } from '../../lib/validation/schema-registry';
+import { statusForOutcome } from '../../lib/delivery/http-status';
 import { failMessage } from '../shared/fail';
 import { CounterStatus, STATUS } from '../shared/status';
 
@@ -23,12 +24,10 @@ export = function register(RED: NodeAPI): void {
     const toOutput = config.onInvalid !== 'error';
     const options = { upcast: config.upcast !== false, rejectSuperseded: config.rejectSuperseded === true };
     const maxBytes = Number(config.maxBytes) > 0 ? Number(config.maxBytes) : DEFAULT_MAX_EVENT_BYTES;
-    const labelValid = RED._('plantsync-validate.status.valid');
-    const labelInvalid = RED._('plantsync-validate.status.invalid');
     const status = new CounterStatus((s) => this.status(s));
     let valid = 0;
     let invalid = 0;
-    const counts = () => `${labelValid} ${valid} · ${labelInvalid} ${invalid}`;
+    const counts = () => RED._('plantsync-validate.status.counts', { valid, invalid });
 
     this.on('input', (msg, send, done) => {
       let input: unknown;
@@ -58,6 +57,8 @@ export = function register(RED: NodeAPI): void {
       const error = new PlantSyncError(result.code, result.message, result.errors);
       if (toOutput) {
         (msg as NodeMessage & { error?: unknown }).error = error.toJSON();
+        // For an `http in` flow: the invalid output answers 422 as it is.
+        (msg as NodeMessage & { statusCode?: number }).statusCode = statusForOutcome('invalid');
         send([null, msg]);
         done();
       } else {

@@ -20,7 +20,9 @@ export function reportedError(msg: PlantSyncMessage): ReportedError {
   return {
     code: detail.code ?? runtime.code,
     message: detail.message ?? runtime.message,
-    status: detail.statusCode ?? detail.status ?? (msg as { statusCode?: number }).statusCode,
+    // msg.statusCode is the failure's own only for foreign nodes (core http request); PlantSync's
+    // detail carries `retryable`, and the statusCode it sets is the answer to an http in, not the cause.
+    status: detail.statusCode ?? detail.status ?? (typeof detail.retryable === 'boolean' ? undefined : (msg as { statusCode?: number }).statusCode),
     retryable: typeof detail.retryable === 'boolean' ? detail.retryable : undefined,
     source: runtime.source,
   };

@@ -1,4 +1,5 @@
-import type { NodeStatus } from 'node-red';
+import type { NodeAPI, NodeStatus } from 'node-red';
+import type { BrokerStatus } from '../../lib/transport/broker-connection';
 
 /** Status presets shared by the nodes, following Node-RED practice for fill and shape. */
 export const STATUS = Object.freeze({
@@ -7,6 +8,34 @@ export const STATUS = Object.freeze({
   failed: (text: string): NodeStatus => ({ fill: 'red', shape: 'ring', text }),
   clear: (): NodeStatus => ({}),
 });
+
+/*
+ * Status texts follow Node-RED's practice: a fixed text is sent as its catalogue key
+ * ("plantsync-request.status.noEndpoint", or "node-red:common.status.connected"), which the editor
+ * translates in the node's own namespace and language; a text with numbers is translated by the
+ * runtime with RED._(key, values), as core nodes do (tcp in's "connections"), because the editor
+ * translates a status key without values. No status text is put together from English here.
+ */
+
+/**
+ * Node status of a broker user node (publish, consume) for the broker's state. Texts with values
+ * come from the user node's own catalogue (`<nodeType>.status.reconnecting` / `.blocked`): the
+ * runtime translates in the calling node's namespace, where another node's keys are not found.
+ */
+export function brokerStatus(RED: NodeAPI, nodeType: string, status: BrokerStatus): NodeStatus {
+  switch (status.state) {
+    case 'connected':
+      return STATUS.ok('node-red:common.status.connected');
+    case 'connecting':
+      return STATUS.warn('node-red:common.status.connecting');
+    case 'blocked':
+      return STATUS.warn(RED._(`${nodeType}.status.blocked`, { reason: status.reason }));
+    case 'reconnecting':
+      return STATUS.warn(RED._(`${nodeType}.status.reconnecting`, { attempt: status.attempt }));
+    case 'closed':
+      return STATUS.failed('node-red:common.status.disconnected');
+  }
+}
 
 /**
  * Counter status with throttling: counting every message must not flood the editor's websocket

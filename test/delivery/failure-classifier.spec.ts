@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
-import { type ErrorCode, PlantSyncError } from '../../lib/errors';
+import { asPlantSyncError, type ErrorCode, PlantSyncError } from '../../lib/errors';
 import { CircuitOpenError } from '../../lib/delivery/circuit-breaker';
-import { classifyFailure, type FailureClass } from '../../lib/delivery/failure-classifier';
+import { classifyFailure, isPermanentFailure, type FailureClass } from '../../lib/delivery/failure-classifier';
 
 const NOW = Date.UTC(2026, 10, 26, 7, 30, 0); // Thu, 26 Nov 2026 07:30:00 GMT
 
@@ -94,17 +94,35 @@ describe('delivery: failure classifier', () => {
 
   describe('PlantSync codes', () => {
     const permanent: ErrorCode[] = ['SCHEMA_INVALID', 'INVALID_JSON', 'PAYLOAD_TOO_LARGE', 'NOT_AN_EVENT', 'UNKNOWN_EVENT_TYPE',
-      'UNKNOWN_EVENT_VERSION', 'RETIRED_EVENT_VERSION', 'UPCAST_FAILED', 'INVALID_INPUT', 'CONFIG_ERROR', 'NOT_FOUND', 'LEASE_LOST'];
+      'UNKNOWN_EVENT_VERSION', 'RETIRED_EVENT_VERSION', 'UPCAST_FAILED', 'INVALID_INPUT', 'NOT_FOUND', 'LEASE_LOST'];
     for (const code of permanent) {
       it(`${code} is permanent`, () => {
         assert.deepEqual(classifyFailure(new PlantSyncError(code, 'x'), NOW), { class: 'permanent', reason: code });
       });
     }
-    for (const code of ['OUTBOX_FULL', 'STORE_CLOSED'] as const) {
+    for (const code of ['OUTBOX_FULL', 'STORE_CLOSED', 'IN_FLIGHT', 'CONFIG_ERROR', 'NO_CLAIM', 'UNEXPECTED_ERROR'] as const) {
       it(`${code} is retryable`, () => {
         assert.deepEqual(classifyFailure(new PlantSyncError(code, 'x'), NOW), { class: 'retryable', reason: code });
+        // the same as a plain msg.error object without the flag
+        assert.deepEqual(classifyFailure({ code, message: 'x' }, NOW), { class: 'retryable', reason: code });
       });
     }
+
+    it("the raiser's retryable flag wins over the code rules, which still give the reason", () => {
+      assert.deepEqual(classifyFailure({ code: 'SCHEMA_INVALID', retryable: true }, NOW), { class: 'retryable', reason: 'SCHEMA_INVALID' });
+      assert.deepEqual(classifyFailure({ code: 'ECONNRESET', retryable: false }, NOW), { class: 'permanent', reason: 'ECONNRESET' });
+      assert.deepEqual(classifyFailure({ status: 503, retryable: false }, NOW), { class: 'permanent', reason: 'HTTP 503' });
+    });
+
+    it('a refused store connection wrapped as UNEXPECTED_ERROR stays retryable, its cause kept', () => {
+      const refused = withCode('ECONNREFUSED');
+      const wrapped = asPlantSyncError(refused);
+      assert.equal(wrapped.code, 'UNEXPECTED_ERROR');
+      assert.equal(wrapped.cause, refused);
+      assert.deepEqual(classifyFailure(wrapped, NOW), { class: 'retryable', reason: 'UNEXPECTED_ERROR' });
+      assert.deepEqual((wrapped.toJSON() as { cause: unknown }).cause, { name: 'Error', code: 'ECONNREFUSED', message: refused.message });
+      assert.equal(isPermanentFailure(JSON.parse(JSON.stringify(wrapped)) as { code: string; retryable: boolean }), false);
+    });
 
     it('CIRCUIT_OPEN is retryable and carries the wait until the breaker allows a trial', () => {
       assert.deepEqual(classifyFailure(new CircuitOpenError(12_000, 'erp'), NOW), { class: 'retryable', reason: 'CIRCUIT_OPEN', retryAfterMs: 12_000 });

@@ -115,7 +115,8 @@ function statuses(node: TestNode): Status[] {
 }
 const last = (list: Status[]): Status => list[list.length - 1] ?? { at: 0 };
 // The test helper's RED._ returns the catalogue key: the texts are keys here.
-const TEXT = { buffering: 'plantsync-publish.status.buffering', blocked: 'plantsync-broker.status.blocked', reconnecting: 'plantsync-broker.status.reconnecting' };
+// Each node's status texts come from its own catalogue (the runtime translates in the node's namespace).
+const TEXT = { buffering: 'plantsync-publish.status.buffering', blocked: /^plantsync-(consume|publish)\.status\.blocked$/, reconnecting: 'plantsync-consume.status.reconnecting' };
 const green = (list: Status[]) => last(list).fill === 'green' && last(list).shape === 'dot';
 
 interface PublishRecord {
@@ -429,7 +430,7 @@ describe('broker nodes: broker stopped and started twice mid-stream, and a memor
       const probe = newEvent('pubo');
       all.push(probe);
       node('pubo').receive({ payload: probe });
-      const isBlocked = (list: Status[]) => last(list).fill === 'yellow' && last(list).text === TEXT.blocked;
+      const isBlocked = (list: Status[]) => last(list).fill === 'yellow' && TEXT.blocked.test(last(list).text ?? '');
       await waitFor(() => isBlocked(flowState.con) && isBlocked(pubn.status), 10000, 'consume and publish nodes show blocked');
       await waitFor(() => pubo.done.length === 2, 5000, 'the probe done');
       assert.ok(pubo.outputs[1].committed && !pubo.outputs[1].confirmed, 'the probe done after its outbox commit');

@@ -9,7 +9,10 @@ import idempotencyNode from '../../nodes/plantsync-idempotency/plantsync-idempot
 import completeNode from '../../nodes/plantsync-idempotency-complete/plantsync-idempotency-complete';
 import deadLetterNode from '../../nodes/plantsync-dead-letter/plantsync-dead-letter';
 
-const NODES = [storeNode, idempotencyNode, completeNode, deadLetterNode];
+import { translating } from '../helpers/catalogue';
+
+// Status counters are translated from the real catalogue, so the tests see the numbers.
+const NODES = translating([storeNode, idempotencyNode, completeNode, deadLetterNode]).nodes;
 
 function confirmation(yieldValue = 95): CanonicalEvent {
   return createEvent({

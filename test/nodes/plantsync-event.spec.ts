@@ -1,7 +1,11 @@
 import * as assert from 'node:assert/strict';
 import { defaultRegistry, type CanonicalEvent } from '../../lib';
 import { collect, delay, helper, lastStatus, nextMessage, withPlantServer } from '../helpers/node-helper';
-import eventNode from '../../nodes/plantsync-event/plantsync-event';
+import plantsyncEvent from '../../nodes/plantsync-event/plantsync-event';
+import { translating } from '../helpers/catalogue';
+
+// Status counters are translated from the real catalogue, so the tests see the numbers.
+const eventNode = translating([plantsyncEvent]).nodes;
 
 const data = {
   orderId: '1000123',

@@ -1,7 +1,11 @@
 import * as assert from 'node:assert/strict';
 import { collect, delay, helper, lastStatus, nextMessage } from '../helpers/node-helper';
 import { loadEventFixture } from '../helpers/event-fixtures';
-import validateNode from '../../nodes/plantsync-validate/plantsync-validate';
+import plantsyncValidate from '../../nodes/plantsync-validate/plantsync-validate';
+import { translating } from '../helpers/catalogue';
+
+// Status counters are translated from the real catalogue, so the tests see the numbers.
+const validateNode = translating([plantsyncValidate]).nodes;
 
 const v2 = loadEventFixture('mfg.operation.completed.v2').valid[0];
 const v1 = loadEventFixture('mfg.operation.completed.v1').valid[0];
