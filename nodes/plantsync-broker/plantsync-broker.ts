@@ -64,7 +64,7 @@ function brokerConfig(config: BrokerNodeDef, creds: BrokerCredentials, userDir: 
       try {
         out.tls.ca = fs.readFileSync(file);
       } catch (err) {
-        throw new Error(`CA file ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+        throw new Error(`CA file ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
       }
     }
   }

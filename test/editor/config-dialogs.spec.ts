@@ -15,7 +15,7 @@ import { REPO_ROOT } from '../helpers/paths';
 
 const NODES = ['plantsync-endpoint', 'plantsync-broker', 'plantsync-store', 'plantsync-consume', 'plantsync-publish'];
 /** Fields a user must fill in: a fresh node is rightly incomplete without them (as core MQTT's broker). */
-const MUST_ENTER: Record<string, string[]> = { 'plantsync-endpoint': ['baseUrl'], 'plantsync-consume': ['group'] };
+const MUST_ENTER: Record<string, string[]> = { 'plantsync-endpoint': ['baseUrl'] };
 
 const catalogue = (node: string) =>
   JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'nodes', node, 'locales', 'en-US', `${node}.json`), 'utf8')) as Record<string, unknown>;
