@@ -22,5 +22,5 @@ export interface PlantSyncStoreNode extends Node<StoreCredentials> {
 /** Ranges checked at deploy; the editor validators (plantsync-store.html) and the help use the same. */
 export const STORE_RANGES: Readonly<Record<'port' | 'retentionDays', NumberSetting>> = {
   port: { label: 'PostgreSQL port', min: 1, max: 65535, integer: true, fallback: 5432 },
-  retentionDays: { label: 'keep days', min: 0.01, max: 3650, unit: 'days', fallback: 7 },
+  retentionDays: { label: 'retention', min: 0.01, max: 3650, unit: 'days', fallback: 7 },
 };

@@ -102,7 +102,7 @@ describe('config and transport dialogs: editor validators', function () {
     assert.equal(valid(def, 'url', 'amqp://user:pw@host'), false, 'no password in the flow');
   });
 
-  it('store: port and keep days have the runtime ranges; two stores with one name have different labels', () => {
+  it('store: port and retention have the runtime ranges; two stores with one name have different labels', () => {
     const def = defs['plantsync-store'];
     assertSameRange(def, STORE_RANGES);
     const label = (n: Record<string, unknown>) => (def.label as (this: Record<string, unknown>) => string).call({ ...freshNode(def), ...n });

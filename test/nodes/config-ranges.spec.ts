@@ -107,9 +107,9 @@ describe('broker and store settings checked at deploy', function () {
     return helper.getNode('s') as unknown as PlantSyncStoreNode;
   }
 
-  it('store: negative keep days are refused at deploy and the guard fails with CONFIG_ERROR; dead letters stay usable', async () => {
+  it('store: a negative retention are refused at deploy and the guard fails with CONFIG_ERROR; dead letters stay usable', async () => {
     const store = await deployStore({ retentionDays: -5 });
-    assert.equal(store.configError, 'keep days must be a number from 0.01 to 3650 days, got -5');
+    assert.equal(store.configError, 'retention must be a number from 0.01 to 3650 days, got -5');
     assert.equal(errorsOf('s').length, 1);
     assert.equal(errorsOf('s')[0].msg, store.configError);
     const got = await send('i');
@@ -118,7 +118,7 @@ describe('broker and store settings checked at deploy', function () {
     assert.equal(store.deadLetters().count(), 0, 'parking does not depend on the retention setting');
   });
 
-  it('store: keep days in range claim keys as before', async () => {
+  it('store: a retention in range claim keys as before', async () => {
     const store = await deployStore({ retentionDays: 0.5 });
     assert.equal(store.configError, undefined);
     const got = await send('i');
