@@ -29,7 +29,7 @@ export function envVarOf(config: NodeDef, field: string): string | undefined {
   const value = (config as unknown as Record<string, unknown>)[field];
   const direct = typeof value === 'string' ? ENV_REF.exec(value.trim()) : null;
   if (direct) return direct[1];
-  // Node-RED internals (4.x): the global flow keeps the undeployed-as-typed config of config nodes.
+  // Node-RED 4 internals: the global flow keeps the config nodes as deployed, before substitution.
   const flow = (config as unknown as { _flow?: { flow?: { configs?: Record<string, Record<string, unknown>> } } })._flow;
   const raw = flow?.flow?.configs?.[config.id]?.[field];
   const m = typeof raw === 'string' ? ENV_REF.exec(raw.trim()) : null;
