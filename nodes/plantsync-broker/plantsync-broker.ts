@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import type { NodeAPI, NodeDef } from 'node-red';
 import { BrokerConnection, type BrokerConfig, type BrokerStatus } from '../../lib/transport/broker-connection';
 import { resolveTopology, TRANSPORT_DEFAULTS } from '../../lib/transport/topology';
-import { parseRetryTiers, type BrokerCredentials, type PlantSyncBrokerNode, type TopologyRequest } from '../shared/broker-node';
+import { BROKER_RANGES, parseRetryTiers, type BrokerCredentials, type PlantSyncBrokerNode, type TopologyRequest } from '../shared/broker-node';
+import { ConfigCheck, envVarOf } from '../shared/config-check';
 import { logConnectFailures } from '../shared/transport';
 
 interface BrokerNodeDef extends NodeDef {
@@ -22,17 +23,31 @@ interface BrokerNodeDef extends NodeDef {
   reconnectMs?: [number, number];
 }
 
-/** Resolves the connection settings; throws a readable message on a broken configuration. */
-function brokerConfig(config: BrokerNodeDef, creds: BrokerCredentials, userDir: string, id: string): BrokerConfig {
+/** Resolves the connection settings; throws a readable one-line message on a broken configuration. */
+function brokerConfig(config: BrokerNodeDef, creds: BrokerCredentials, userDir: string, id: string, heartbeatSec: number): BrokerConfig {
   const full = creds.fullUrl?.trim();
-  const u = new URL(full || config.url?.trim() || 'amqp://localhost:5672');
+  let u: URL;
+  if (full) {
+    try {
+      u = new URL(full);
+    } catch {
+      throw new Error('the Full URL credential is not a URL: write it like amqp://user:password@host:5672/vhost');
+    }
+  } else if (!config.url?.trim() && !envVarOf(config, 'url')) {
+    u = new URL('amqp://localhost:5672');
+  } else {
+    const check = new ConfigCheck(config);
+    const url = check.url('url', 'broker URL', ['amqp:', 'amqps:'], 'amqp://host:5672');
+    if (!url) throw new Error(check.error()?.message);
+    u = url;
+  }
   // The URL field is saved in the flow JSON: a password there would end up in git.
   if (!full && (u.username || u.password)) throw new Error('the URL field must not contain a user or password (it is stored in the flow): use the User and Password fields, or the Full URL credential');
   if (u.protocol !== 'amqp:' && u.protocol !== 'amqps:') throw new Error(`broker URL must start with amqp:// or amqps://, got ${u.protocol}`);
   if (config.tls && u.protocol === 'amqp:') u.protocol = 'amqps:';
   const out: BrokerConfig = {
     url: u.toString(),
-    heartbeatSec: Number(config.heartbeat) >= 0 && config.heartbeat !== '' ? Number(config.heartbeat) : 30,
+    heartbeatSec,
     connectionName: `plantsync ${config.name || id}`,
   };
   // A full URL from the credentials carries its own user, password and vhost.
@@ -44,7 +59,14 @@ function brokerConfig(config: BrokerNodeDef, creds: BrokerCredentials, userDir: 
   if (u.protocol === 'amqps:') {
     out.tls = { rejectUnauthorized: config.verify !== false };
     if (!isIP(u.hostname)) out.tls.servername = u.hostname;
-    if (config.caFile) out.tls.ca = fs.readFileSync(path.resolve(userDir, config.caFile));
+    if (config.caFile) {
+      const file = path.resolve(userDir, config.caFile);
+      try {
+        out.tls.ca = fs.readFileSync(file);
+      } catch (err) {
+        throw new Error(`CA file ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+      }
+    }
   }
   if (config.reconnectMs) out.reconnect = { initialDelayMs: config.reconnectMs[0], maxDelayMs: config.reconnectMs[1] };
   return out;
@@ -55,11 +77,15 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, config);
     const userDir = (RED.settings as { userDir?: string }).userDir ?? process.cwd();
     const exchange = config.exchange || TRANSPORT_DEFAULTS.exchange;
-    this.prefetch = Math.max(1, Number(config.prefetch) || TRANSPORT_DEFAULTS.prefetch);
+    const check = new ConfigCheck(config);
+    this.prefetch = check.number('prefetch', BROKER_RANGES.prefetch);
+    const heartbeatSec = check.number('heartbeat', BROKER_RANGES.heartbeat);
     let tiers: number[] = [...TRANSPORT_DEFAULTS.retryTiersMs];
     try {
+      const problem = check.error();
+      if (problem) throw problem;
       tiers = parseRetryTiers(config.retryTiers);
-      this.connection = new BrokerConnection(brokerConfig(config, this.credentials ?? {}, userDir, this.id));
+      this.connection = new BrokerConnection(brokerConfig(config, this.credentials ?? {}, userDir, this.id, heartbeatSec));
     } catch (err) {
       this.configError = (err as Error).message;
       this.error(RED._('plantsync-broker.errors.config', { message: this.configError }));

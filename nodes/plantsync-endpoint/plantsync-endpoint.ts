@@ -1,40 +1,31 @@
-import * as fs from 'node:fs';
-import type { NodeAPI, NodeDef } from 'node-red';
+import type { NodeAPI } from 'node-red';
 import { apiKeyAuth, basicAuth, noAuth, oauth2ClientCredentials, type AuthProvider } from '../../lib/adapters/auth';
 import type { TargetRole } from '../../lib/adapters/adapter-errors';
-import { EndpointClient } from '../../lib/adapters/endpoint-client';
-import type { EndpointCredentials, PlantSyncEndpointNode, ProfileName } from '../shared/endpoint-node';
+import { EndpointClient, type SendResult } from '../../lib/adapters/endpoint-client';
+import type { PlantSyncError } from '../../lib/errors';
+import type { EndpointCredentials, PlantSyncEndpointNode } from '../shared/endpoint-node';
+import { readEndpointSettings, type EndpointNodeDef } from './endpoint-settings';
 
-interface EndpointNodeDef extends NodeDef {
-  role?: TargetRole;
-  profile?: ProfileName;
-  baseUrl: string;
-  authType?: 'none' | 'basic' | 'apikey' | 'oauth2';
-  user?: string;
-  apiKeyHeader?: string;
-  tokenUrl?: string;
-  clientId?: string;
-  scope?: string;
-  timeoutMs?: string | number;
-  rejectUnauthorized?: boolean;
-  caFile?: string;
-  ratePerSec?: string | number;
-  maxAttempts?: string | number;
-  baseDelayMs?: string | number;
-  maxDelayMs?: string | number;
-  failureThreshold?: string | number;
-  openSeconds?: string | number;
-  overrides?: string;
+/**
+ * The client of an unusable endpoint: every send fails with the endpoint's CONFIG_ERROR. It
+ * points at a reserved, never-resolving host (RFC 6761 `.invalid`) and never opens a socket.
+ */
+class RefusingClient extends EndpointClient {
+  constructor(role: TargetRole, private readonly problem: PlantSyncError) {
+    super({ baseUrl: 'http://unusable.invalid/', role, repeatability: 'none', breaker: false });
+  }
+
+  override send(): Promise<SendResult> {
+    return Promise.reject(this.problem);
+  }
 }
-
-const num = (v: string | number | undefined, fallback: number) => (v === undefined || v === '' || Number.isNaN(Number(v)) ? fallback : Number(v));
 
 export = function register(RED: NodeAPI): void {
   function PlantSyncEndpointNode(this: PlantSyncEndpointNode, config: EndpointNodeDef): void {
     RED.nodes.createNode(this, config);
     const creds: EndpointCredentials = this.credentials ?? {};
-    const profile: ProfileName = config.profile === 'generic-rest' ? 'generic-rest' : 'sap-s4hana';
-    const tls = { rejectUnauthorized: config.rejectUnauthorized !== false, ...(config.caFile ? { ca: fs.readFileSync(config.caFile) } : {}) };
+    const settings = readEndpointSettings(config);
+    const { tls, numbers: n } = settings;
 
     let auth: AuthProvider = noAuth;
     switch (config.authType) {
@@ -49,32 +40,32 @@ export = function register(RED: NodeAPI): void {
         break;
     }
 
-    let overrides: Record<string, unknown> = {};
-    if (config.overrides && config.overrides.trim()) {
-      try {
-        overrides = JSON.parse(config.overrides) as Record<string, unknown>;
-      } catch (err) {
-        // Posting with the profile's defaults instead of the plant's codes would be silently wrong.
-        this.configError = `the plant overrides are not valid JSON: ${(err as Error).message}`;
-        this.error(this.configError);
-      }
+    this.role = settings.role;
+    this.profileName = settings.profile;
+    this.overrides = settings.overrides;
+    this.configProblem = settings.error;
+    this.configError = settings.error?.message;
+    this.assertUsable = () => {
+      if (this.configProblem) throw this.configProblem;
+    };
+    if (settings.error || !settings.baseUrl) {
+      // One line, no stack: what to fix. Request nodes report it per message as CONFIG_ERROR.
+      this.error(settings.error?.message);
+      this.client = new RefusingClient(this.role as TargetRole, settings.error as PlantSyncError);
+    } else {
+      this.client = new EndpointClient({
+        baseUrl: settings.baseUrl,
+        role: this.role as TargetRole,
+        auth,
+        tls,
+        timeoutMs: n.timeoutMs,
+        ratePerSec: n.ratePerSec || undefined,
+        retry: { maxAttempts: n.maxAttempts, baseDelayMs: n.baseDelayMs, maxDelayMs: n.maxDelayMs },
+        breaker: { failureThreshold: n.failureThreshold, openMs: n.openSeconds * 1000 },
+        csrf: settings.profile === 'sap-s4hana',
+        repeatability: settings.profile === 'sap-s4hana' ? 'sap' : 'idempotency-key',
+      });
     }
-
-    this.role = config.role ?? 'ERP';
-    this.profileName = profile;
-    this.overrides = overrides;
-    this.client = new EndpointClient({
-      baseUrl: config.baseUrl,
-      role: this.role as TargetRole,
-      auth,
-      tls,
-      timeoutMs: num(config.timeoutMs, 30000),
-      ratePerSec: num(config.ratePerSec, 0) || undefined,
-      retry: { maxAttempts: num(config.maxAttempts, 5), baseDelayMs: num(config.baseDelayMs, 500), maxDelayMs: num(config.maxDelayMs, 30000) },
-      breaker: { failureThreshold: num(config.failureThreshold, 5), openMs: num(config.openSeconds, 30) * 1000 },
-      csrf: profile === 'sap-s4hana',
-      repeatability: profile === 'sap-s4hana' ? 'sap' : 'idempotency-key',
-    });
 
     this.on('close', () => this.client.close());
   }

@@ -3,7 +3,8 @@ import type { NodeAPI, NodeDef } from 'node-red';
 import { DeadLetterStore } from '../../lib/delivery/dead-letter-store';
 import type { IdempotencyStore } from '../../lib/idempotency/idempotency-store';
 import { openIdempotencyStore, type StoreSpec } from '../../lib/idempotency/open-store';
-import type { PlantSyncStoreNode, StoreCredentials } from '../shared/store-node';
+import { ConfigCheck } from '../shared/config-check';
+import { STORE_RANGES, type PlantSyncStoreNode, type StoreCredentials } from '../shared/store-node';
 
 interface StoreNodeDef extends NodeDef {
   kind?: 'sqlite' | 'postgres';
@@ -25,7 +26,14 @@ export = function register(RED: NodeAPI): void {
     const base = path.join(userDir, 'plantsync');
     const kind = config.kind === 'postgres' ? 'postgres' : 'sqlite';
     const file = path.resolve(base, config.file || 'plantsync.db');
-    const retentionMs = Math.max(0.01, Number(config.retentionDays) || 7) * 24 * HOUR;
+    const check = new ConfigCheck(config);
+    const retentionMs = check.number('retentionDays', STORE_RANGES.retentionDays) * 24 * HOUR;
+    const port = kind === 'postgres' ? check.number('port', STORE_RANGES.port) : STORE_RANGES.port.fallback;
+    const problem = check.error();
+    if (problem) {
+      this.configError = problem.message;
+      this.error(problem.message);
+    }
 
     const spec = (): StoreSpec => {
       if (kind === 'sqlite') return { kind, file };
@@ -33,7 +41,7 @@ export = function register(RED: NodeAPI): void {
       if (creds.connectionString) return { kind, connectionString: creds.connectionString };
       const url = new URL('postgres://localhost');
       url.hostname = config.host || 'localhost';
-      url.port = String(config.port || 5432);
+      url.port = String(port);
       url.pathname = `/${encodeURIComponent(config.database || 'plantsync')}`;
       url.username = config.user || '';
       url.password = creds.password || '';
@@ -51,6 +59,7 @@ export = function register(RED: NodeAPI): void {
 
     this.idempotency = () => {
       // A failed open (database down at deploy) is not kept: the next message tries again.
+      if (problem) return Promise.reject(problem);
       idem ??= openIdempotencyStore(spec()).catch((err: unknown) => {
         idem = undefined;
         throw err;

@@ -1,0 +1,112 @@
+/**
+ * The settings of a `plantsync-endpoint`, read and checked at deploy. The ranges here are the
+ * ones the editor's validators enforce (plantsync-endpoint.html) and the help documents; a test
+ * checks the three agree.
+ */
+import * as fs from 'node:fs';
+import type { NodeDef } from 'node-red';
+import type { TargetRole } from '../../lib/adapters/adapter-errors';
+import type { PlantSyncError } from '../../lib/errors';
+import { createProfile } from '../../lib/mapping/engine';
+import { PROFILES } from '../../lib/mapping/registry';
+import type { ProfileOverrides } from '../../lib/mapping/types';
+import { ConfigCheck, type NumberSetting } from '../shared/config-check';
+import type { ProfileName } from '../shared/endpoint-node';
+
+export interface EndpointNodeDef extends NodeDef {
+  role?: TargetRole;
+  profile?: ProfileName;
+  baseUrl: string;
+  authType?: 'none' | 'basic' | 'apikey' | 'oauth2';
+  user?: string;
+  apiKeyHeader?: string;
+  tokenUrl?: string;
+  clientId?: string;
+  scope?: string;
+  timeoutMs?: string | number;
+  rejectUnauthorized?: boolean;
+  caFile?: string;
+  ratePerSec?: string | number;
+  maxAttempts?: string | number;
+  baseDelayMs?: string | number;
+  maxDelayMs?: string | number;
+  failureThreshold?: string | number;
+  openSeconds?: string | number;
+  overrides?: string;
+}
+
+type NumericField = 'timeoutMs' | 'ratePerSec' | 'maxAttempts' | 'baseDelayMs' | 'maxDelayMs' | 'failureThreshold' | 'openSeconds';
+
+export const ENDPOINT_RANGES: Readonly<Record<NumericField, NumberSetting>> = {
+  timeoutMs: { label: 'timeout', min: 100, max: 600000, integer: true, unit: 'ms', fallback: 30000 },
+  ratePerSec: { label: 'rate limit', min: 0, max: 10000, unit: 'requests/s (0: unlimited)', fallback: 0 },
+  maxAttempts: { label: 'attempts', min: 1, max: 20, integer: true, fallback: 5 },
+  baseDelayMs: { label: 'first retry delay', min: 0, max: 600000, integer: true, unit: 'ms', fallback: 500 },
+  maxDelayMs: { label: 'longest retry delay', min: 0, max: 3600000, integer: true, unit: 'ms', fallback: 30000 },
+  failureThreshold: { label: 'open circuit after', min: 1, max: 1000, integer: true, unit: 'failures', fallback: 5 },
+  openSeconds: { label: 'circuit open for', min: 1, max: 3600, integer: true, unit: 's', fallback: 30 },
+};
+
+export interface EndpointSettings {
+  role: TargetRole;
+  profile: ProfileName;
+  baseUrl?: string;
+  tls: { rejectUnauthorized: boolean; ca?: Buffer };
+  numbers: Record<NumericField, number>;
+  overrides: Record<string, unknown>;
+  /** Set when the endpoint cannot be used; its message says what to fix. */
+  error?: PlantSyncError;
+}
+
+/** Reads the node's settings; every problem ends up in `error`, nothing throws. */
+export function readEndpointSettings(config: EndpointNodeDef): EndpointSettings {
+  const check = new ConfigCheck(config);
+  const profile: ProfileName = config.profile === 'generic-rest' ? 'generic-rest' : 'sap-s4hana';
+  const baseUrl = check.url('baseUrl', 'base URL', ['http:', 'https:'], 'https://erp.example.com:44300');
+  if (config.authType === 'oauth2') check.url('tokenUrl', 'token URL', ['http:', 'https:'], 'https://login.example.com/oauth2/token');
+
+  const numbers = {} as Record<NumericField, number>;
+  for (const field of Object.keys(ENDPOINT_RANGES) as NumericField[]) numbers[field] = check.number(field, ENDPOINT_RANGES[field]);
+  if (numbers.baseDelayMs > numbers.maxDelayMs) {
+    check.add('baseDelayMs', `first retry delay ${numbers.baseDelayMs} ms is above the longest retry delay ${numbers.maxDelayMs} ms`);
+  }
+
+  const tls: EndpointSettings['tls'] = { rejectUnauthorized: config.rejectUnauthorized !== false };
+  if (config.caFile && config.caFile.trim()) {
+    try {
+      tls.ca = fs.readFileSync(config.caFile.trim());
+    } catch (err) {
+      check.add('caFile', `CA file ${config.caFile.trim()} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+  }
+
+  let overrides: Record<string, unknown> = {};
+  // Empty means "no overrides"; a broken one must not silently post with the profile's codes.
+  if (config.overrides && config.overrides.trim()) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(config.overrides);
+    } catch (err) {
+      check.add('overrides', `overrides are not valid JSON: ${(err as Error).message} (leave the field empty for none)`);
+    }
+    if (parsed !== undefined) {
+      try {
+        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('expected a JSON object like {"valueMaps": {...}}');
+        createProfile(PROFILES[profile], parsed as ProfileOverrides); // unknown value maps, bad units: now, not per message
+        overrides = parsed as Record<string, unknown>;
+      } catch (err) {
+        check.add('overrides', `overrides: ${(err as Error).message} (leave the field empty for none)`);
+      }
+    }
+  }
+
+  return {
+    role: config.role ?? 'ERP',
+    profile,
+    baseUrl: baseUrl ? config.baseUrl.trim() : undefined,
+    tls,
+    numbers,
+    overrides,
+    error: check.error(),
+  };
+}
