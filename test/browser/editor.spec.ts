@@ -249,13 +249,13 @@ describe('editor in a real browser: every PlantSync node added, edited and expla
     const tab = await page.evaluate(() => (globalThis as unknown as { RED: { workspaces: { active: () => string } } }).RED.workspaces.active());
     const ids = { inject: 'bt-inject', event: 'bt-event', validate: 'bt-validate', guard: 'bt-guard', settle: 'bt-settle', consume: 'bt-consume', broker: 'bt-broker' };
     await page.evaluate(ed.importFlow, [
-      { id: ids.inject, z: tab, type: 'inject', once: true, onceDelay: 0.5, repeat: '', payload: JSON.stringify(CONFIRMATION), payloadType: 'json', props: [{ p: 'payload' }], x: 140, y: 560, wires: [[ids.event]] },
-      { id: ids.event, z: tab, type: 'plantsync-event', x: 340, y: 560, wires: [[ids.validate]] },
-      { id: ids.validate, z: tab, type: 'plantsync-validate', x: 560, y: 560, wires: [[ids.guard], []] },
-      { id: ids.guard, z: tab, type: 'plantsync-idempotency', store, x: 760, y: 560, wires: [[ids.settle], [], []] },
-      { id: ids.settle, z: tab, type: 'plantsync-idempotency-complete', x: 960, y: 560, wires: [[]] },
+      { id: ids.inject, z: tab, type: 'inject', once: true, onceDelay: 0.5, repeat: '', payload: JSON.stringify(CONFIRMATION), payloadType: 'json', props: [{ p: 'payload' }], x: 140, y: 720, wires: [[ids.event]] },
+      { id: ids.event, z: tab, type: 'plantsync-event', x: 340, y: 720, wires: [[ids.validate]] },
+      { id: ids.validate, z: tab, type: 'plantsync-validate', x: 560, y: 720, wires: [[ids.guard], []] },
+      { id: ids.guard, z: tab, type: 'plantsync-idempotency', store, x: 760, y: 720, wires: [[ids.settle], [], []] },
+      { id: ids.settle, z: tab, type: 'plantsync-idempotency-complete', x: 960, y: 720, wires: [[]] },
       { id: ids.broker, type: 'plantsync-broker', url: `amqp://127.0.0.1:${closed}` },
-      { id: ids.consume, z: tab, type: 'plantsync-consume', broker: ids.broker, group: 'browser-test', x: 340, y: 640, wires: [[], []] },
+      { id: ids.consume, z: tab, type: 'plantsync-consume', broker: ids.broker, group: 'browser-test', x: 340, y: 800, wires: [[], []] },
     ]);
     await page.evaluate(ed.pointBrokersAt, `amqp://127.0.0.1:${closed}`);
 
