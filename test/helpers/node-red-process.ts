@@ -20,6 +20,9 @@ export function freePort(): Promise<number> {
 export interface RunningNodeRed {
   url: string;
   userDir: string;
+  /** The editor login of this instance (user `admin`), for tests that log in like a user. */
+  password: string;
+  pid: number | undefined;
   output: () => string;
   token: () => Promise<string>;
   stop: () => Promise<void>;
@@ -73,6 +76,8 @@ export async function startNodeRed(flowFile = path.join(REPO_ROOT, 'flows', 'sta
   return {
     url,
     userDir,
+    password,
+    pid: child.pid,
     output: () => out,
     token: async () => {
       const res = await fetch(`${url}/auth/token`, {
