@@ -349,17 +349,27 @@ describe('example flow: confirm an operation in SAP (against the SAP simulator)'
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('posts the confirmation once: the second press is a duplicate with the first document', async () => {
+  async function load() {
+    // Each test starts from the simulator's seed data: no postings, no repeat caches, no faults.
+    assert.equal((await fetch(`${sim!.url}/__sim/reset`, { method: 'POST' })).status, 200);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plantsync-example-'));
     const flow = (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'examples', 'confirm-operation-in-sap.json'), 'utf8')) as FlowNode[]).map((n) =>
       n.type === 'plantsync-store' ? { ...n, file: path.join(dir, String(n.file)) } : n,
     );
     const runnable = flow.filter((n) => n.type !== 'inject').map((n) => (n.type === 'debug' ? { id: n.id, z: n.z, x: n.x, y: n.y, type: 'helper' } : n));
     await helper.load([storeNode, idempotencyNode, completeNode, deadLetterNode, endpointNode, requestNode], runnable);
-    const inject = flow.find((n) => n.type === 'inject' && n.name === 'confirmation')!;
-    const press = () => helper.getNode(inject.wires![0][0]).receive({ payload: JSON.parse(inject.payload as string) });
+    const press = (name = 'confirmation') => {
+      const inject = flow.find((n) => n.type === 'inject' && n.name === name)!;
+      const msg: Record<string, unknown> = { payload: JSON.parse(inject.payload as string) };
+      if (inject.topic) msg.topic = inject.topic;
+      helper.getNode(inject.wires![0][0]).receive(msg);
+    };
     const debug = (name: string) => helper.getNode(flow.find((n) => n.type === 'debug' && n.name === name)!.id);
+    return { press, debug };
+  }
 
+  it('posts the confirmation once: the second press is a duplicate with the first document', async () => {
+    const { press, debug } = await load();
     const posted = nextMessage(debug('posted'));
     press();
     const doc = (await posted).payload as { documentNumber: string };
@@ -369,6 +379,24 @@ describe('example flow: confirm an operation in SAP (against the SAP simulator)'
     press();
     const again = (await dup).plantsync as { idempotency: { result: { documentNumber: string } } };
     assert.equal(again.idempotency.result.documentNumber, doc.documentNumber);
+    const postings = (await (await fetch(`${sim!.url}/__sim/postings`)).json()) as unknown[];
+    assert.equal(postings.length, 1);
+  });
+
+  it("parks a confirmation SAP refuses, and 'replay parked' posts it once after the cause is fixed", async () => {
+    const { press, debug } = await load();
+    // One refusal of the confirmation POST (a 400 is permanent), as a misconfiguration would give.
+    const plan = await fetch(`${sim!.url}/__sim/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ queue: [{ match: 'ProdnOrdConf2', status: 400 }] }) });
+    assert.equal(plan.status, 200);
+    let event = nextMessage(debug('integration events'), 10000);
+    press();
+    assert.equal(((await event).payload as { type: string }).type, 'mfg.integration.deadlettered.v1');
+
+    const posted = nextMessage(debug('posted'), 10000);
+    event = nextMessage(debug('integration events'), 10000);
+    press('replay parked');
+    assert.equal(((await event).payload as { type: string }).type, 'mfg.integration.replayed.v1');
+    assert.match(((await posted).payload as { documentNumber: string }).documentNumber, /\d+/);
     const postings = (await (await fetch(`${sim!.url}/__sim/postings`)).json()) as unknown[];
     assert.equal(postings.length, 1);
   });
