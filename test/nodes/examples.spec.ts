@@ -14,6 +14,7 @@ import endpointNode from '../../nodes/plantsync-endpoint/plantsync-endpoint';
 import requestNode from '../../nodes/plantsync-request/plantsync-request';
 import { startSapSimulator } from '../../sim/sap-erp';
 import { startNodeRed } from '../helpers/node-red-process';
+import WebSocket from 'ws';
 
 interface FlowNode {
   id: string;
@@ -208,7 +209,38 @@ describe('example files: structure (every file in examples/)', () => {
 
 describe('example files: all of them deploy together into a fresh Node-RED (settings.js, real runtime)', function () {
   this.timeout(60000);
-  it('starts every node of every example, with no missing type and no error in the log', async () => {
+
+  /** What the editor's debug sidebar would show: the runtime's debug messages over its comms socket. */
+  async function debugSidebar(url: string, token: string) {
+    const seen: Array<{ id: string; msg: string }> = [];
+    const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/comms`);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('error', reject);
+      ws.once('open', () => ws.send(JSON.stringify({ auth: token })));
+      ws.on('message', (data: Buffer) => {
+        const parsed = JSON.parse(data.toString()) as { auth?: string } | Array<{ topic: string; data: { id: string; msg: string } }>;
+        if (!Array.isArray(parsed)) {
+          if (parsed.auth !== 'ok') return reject(new Error(`comms auth: ${String(parsed.auth)}`));
+          ws.send(JSON.stringify({ subscribe: 'debug' }));
+          return resolve();
+        }
+        for (const m of parsed) if (m.topic === 'debug') seen.push({ id: m.data.id, msg: String(m.data.msg) });
+      });
+    });
+    /** Resolves with the next message of debug node `id` after `from` messages, or fails after `ms`. */
+    const next = async (id: string, from: number, ms = 10000): Promise<string> => {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const hit = seen.slice(from).find((m) => m.id === id);
+        if (hit) return hit.msg;
+        if (Date.now() > deadline) throw new Error(`debug ${id} showed nothing within ${ms} ms; saw ${JSON.stringify(seen.slice(from))}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    return { next, mark: () => seen.length, close: () => ws.close() };
+  }
+
+  it('starts every node of every example with no missing type and no error, and the injects show what the infos say, side by side', async () => {
     const sim = await startSapSimulator();
     const saved = process.env.ERP_URL;
     process.env.ERP_URL = sim.url;
@@ -216,13 +248,54 @@ describe('example files: all of them deploy together into a fresh Node-RED (sett
     const all = exampleFiles().flatMap(readExample);
     fs.writeFileSync(path.join(dir, 'flows.json'), JSON.stringify(all));
     let nr: Awaited<ReturnType<typeof startNodeRed>> | undefined;
+    let sidebar: Awaited<ReturnType<typeof debugSidebar>> | undefined;
     try {
       nr = await startNodeRed(path.join(dir, 'flows.json'));
-      const res = await fetch(`${nr.url}/flows`, { headers: { authorization: `Bearer ${await nr.token()}` } });
-      const running = (await res.json()) as FlowNode[];
+      const token = await nr.token();
+      const auth = { authorization: `Bearer ${token}` };
+      const running = (await (await fetch(`${nr.url}/flows`, { headers: auth })).json()) as FlowNode[];
       assert.deepEqual(running.map((n) => n.id).sort(), all.map((n) => n.id).sort());
       assert.doesNotMatch(nr.output(), /Waiting for missing types|\[error\]/);
+
+      sidebar = await debugSidebar(nr.url, token);
+      const { next, mark } = sidebar;
+      const press = async (id: string) => assert.equal((await fetch(`${nr!.url}/inject/${id}`, { method: 'POST', headers: auth })).status, 200, `inject ${id}`);
+
+      let at = mark();
+      await press('ex1-in1');
+      assert.match(await next('ex1-ok', at), /mfg\.operation\.completed\.v2/);
+
+      // The guard example, then the local bus and SAP examples: none of them sees another's keys as duplicates.
+      at = mark();
+      await press('ex3-in');
+      assert.match(await next('ex3-events', at), /mfg\.integration\.deadlettered\.v1/);
+      at = mark();
+      await press('ex3-replay');
+      assert.match(await next('ex3-posted', at), /documentNumber/);
+      at = mark();
+      await press('ex3-in');
+      assert.match(await next('ex3-dup', at), /"status":"duplicate"/);
+
+      at = mark();
+      await press('exl-in');
+      assert.match(await next('exl-published', at), /5b0c6f2e/);
+      assert.match(await next('exl-failed', at), /"settled":"failed"/);
+      assert.match(await next('exl-posted', at), /documentNumber/);
+      at = mark();
+      await press('exl-in');
+      assert.match(await next('exl-dupout', at), /"status":"duplicate"/);
+
+      at = mark();
+      await press('ex4-in');
+      const posted = await next('ex4-posted', at);
+      at = mark();
+      await press('ex4-in');
+      const dup = await next('ex4-dup', at);
+      const doc = /"documentNumber":"(\w+)"/.exec(posted)?.[1];
+      assert.ok(doc && dup.includes(doc), `the duplicate shows the first document (${posted} / ${dup})`);
+      assert.doesNotMatch(nr.output(), /\[error\]/);
     } finally {
+      sidebar?.close();
       if (saved === undefined) delete process.env.ERP_URL;
       else process.env.ERP_URL = saved;
       await nr?.stop();
