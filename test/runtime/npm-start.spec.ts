@@ -1,8 +1,64 @@
 import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { startNodeRed, type RunningNodeRed } from '../helpers/node-red-process';
+import { freePort, type RunningNodeRed } from '../helpers/node-red-process';
 import { REPO_ROOT } from '../helpers/paths';
+
+const STARTER = path.join(REPO_ROOT, 'flows', 'starter.json');
+/** Node-RED modules among the devDependencies, which `npm start` must not load into its palette. */
+const DEV_PALETTE_MODULES = ['node-red-contrib-opcua', 'node-red-dashboard'];
+
+/**
+ * Starts Node-RED exactly as `npm start` does after its build: settings.js with no flow file
+ * named (PLANTSYNC_FLOW_FILE unset, unlike the shared helper), a fresh user directory, loopback.
+ */
+async function startAsNpmStart(timeoutMs = 30000): Promise<RunningNodeRed> {
+  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'plantsync-npm-start-'));
+  const port = await freePort();
+  const password = `pw-${process.pid}-${Date.now()}`;
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), PLANTSYNC_HOST: '127.0.0.1', PLANTSYNC_USER_DIR: userDir, PLANTSYNC_ADMIN_PASSWORD: password };
+  for (const name of ['PLANTSYNC_FLOW_FILE', 'PLANTSYNC_PALETTE_MODULES', 'PLANTSYNC_AMQP_URL']) delete env[name];
+  const child = spawn(process.execPath, [require.resolve('node-red/red.js'), '--settings', path.join(REPO_ROOT, 'settings.js')], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 10000);
+      await exited;
+      clearTimeout(killer);
+    }
+    fs.rmSync(userDir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + timeoutMs;
+  while (!/Started flows/.test(out)) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(`Node-RED did not start (exit ${child.exitCode}):\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    userDir,
+    output: () => out,
+    token: async () => {
+      const res = await fetch(`${url}/auth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ client_id: 'node-red-admin', grant_type: 'password', scope: '*', username: 'admin', password }),
+      });
+      if (res.status !== 200) throw new Error(`login failed: ${res.status}`);
+      return ((await res.json()) as { access_token: string }).access_token;
+    },
+    stop,
+  };
+}
 
 interface NodeSet {
   id: string;
@@ -16,9 +72,11 @@ describe('npm start: the real Node-RED runtime with settings.js', function () {
   this.timeout(60000);
   let nr: RunningNodeRed;
   let auth: Record<string, string>;
+  let starterBefore: Buffer;
 
   before(async () => {
-    nr = await startNodeRed();
+    starterBefore = fs.readFileSync(STARTER);
+    nr = await startAsNpmStart();
     auth = { authorization: `Bearer ${await nr.token()}` };
   });
   after(() => nr?.stop());
@@ -42,6 +100,28 @@ describe('npm start: the real Node-RED runtime with settings.js', function () {
     }
     return res!;
   }
+
+  it('works on <userDir>/flows.json, seeded from flows/starter.json on the first start', async () => {
+    const working = path.join(nr.userDir, 'flows.json');
+    assert.deepEqual(fs.readFileSync(working), starterBefore, 'the seed is a copy of the starter');
+    const res = await fetch(`${nr.url}/flows`, { headers: auth });
+    const running = (await res.json()) as Array<{ id: string }>;
+    const starterIds = (JSON.parse(starterBefore.toString()) as Array<{ id: string }>).map((n) => n.id).sort();
+    assert.deepEqual(running.map((n) => n.id).sort(), starterIds, 'the runtime runs the starter flow');
+  });
+
+  it('does not load the devDependency palette modules (OPC UA, dashboard) and logs nothing from them', async () => {
+    const sets = (await (await fetch(`${nr.url}/nodes`, { headers: { ...auth, accept: 'application/json' } })).json()) as NodeSet[];
+    const modules = new Set(sets.map((s) => s.module));
+    assert.ok(modules.has('node-red') && modules.has('node-red-contrib-plantsync'), `modules listed: ${[...modules].join(', ')}`);
+    for (const name of DEV_PALETTE_MODULES) {
+      assert.ok(fs.existsSync(path.join(REPO_ROOT, 'node_modules', name, 'package.json')), `${name} is installed beside node-red, so the runtime would find it`);
+      assert.ok(!modules.has(name), `${name} is not in the palette`);
+    }
+    // Loaded, they print a deprecation banner (node-opcua), NODE-OPCUA-W27 warnings and "Dashboard ... started".
+    const fromThem = nr.output().split('\n').filter((line) => /opc-?ua|dashboard|crawler/i.test(line));
+    assert.deepEqual(fromThem, [], 'no log line from them');
+  });
 
   it('refuses the anonymous editor and Admin API', async () => {
     assert.equal((await fetch(`${nr.url}/nodes`, { headers: { accept: 'application/json' } })).status, 401);
@@ -149,6 +229,21 @@ describe('npm start: the real Node-RED runtime with settings.js', function () {
       if (seen.length === 0) await new Promise((r) => setTimeout(r, 100));
     }
     assert.deepEqual(seen, [{ key: published.idempotencykey, transport: 'local' }]);
+  });
+
+  it('a deploy through the Admin API leaves flows/starter.json byte-identical and lands in <userDir>/flows.json', async () => {
+    const working = path.join(nr.userDir, 'flows.json');
+    await deploy([
+      { id: 't3', type: 'tab', label: 'deployed' },
+      { id: 'note', z: 't3', type: 'comment', name: 'changed in the editor', x: 200, y: 80, wires: [] },
+    ]);
+    let saved: Array<{ id: string }> = [];
+    for (let i = 0; i < 100 && !saved.some((n) => n.id === 'note'); i++) {
+      saved = JSON.parse(fs.readFileSync(working, 'utf8')) as Array<{ id: string }>;
+      if (!saved.some((n) => n.id === 'note')) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.deepEqual(saved.map((n) => n.id).sort(), ['note', 't3'], 'the working flow file holds the deployed flow');
+    assert.deepEqual(fs.readFileSync(STARTER), starterBefore, 'the tracked starter flow is untouched');
   });
 
   it('started without errors in its log', () => {
