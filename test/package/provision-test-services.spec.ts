@@ -71,6 +71,30 @@ function provision(fakes: string, user?: string): Run {
   return { status: res.status, stdout: res.stdout, stderr: res.stderr, ms, calls };
 }
 
+/**
+ * Runs the script as root in a private mount namespace whose /usr/sbin is an empty folder, holding
+ * `policy` as policy-rc.d if given: the machine's own policy-rc.d is neither seen nor touched.
+ * Logs `left: <policy-rc.d>` (or `left: none`) after the script ends; undefined without `unshare -m`.
+ */
+function provisionInNamespace(fakes: string, policy?: string): Run | undefined {
+  if (spawnSync('unshare', ['-m', 'true']).status !== 0) return undefined;
+  const sbin = path.join(fakes, 'sbin');
+  fs.mkdirSync(sbin);
+  if (policy !== undefined) fs.writeFileSync(path.join(sbin, 'policy-rc.d'), policy, { mode: 0o755 });
+  const log = path.join(fakes, 'calls.log');
+  const script =
+    `mount --bind '${sbin}' /usr/sbin || exit 99
+` +
+    `env PATH='${fakes}${path.delimiter}${process.env.PATH}' '${process.execPath}' '${SCRIPT}'; rc=$?
+` +
+    `if [ -e ${POLICY} ]; then echo "left: $(cat ${POLICY} | tr '\n' ' ')" >> '${log}'; else echo 'left: none' >> '${log}'; fi
+` +
+    'exit $rc';
+  const res = spawnSync('unshare', ['-m', 'sh', '-c', script], { encoding: 'utf8' });
+  const calls = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean) : [];
+  return { status: res.status, stdout: res.stdout, stderr: res.stderr, ms: 0, calls };
+}
+
 const lines = (text: string) => text.split('\n').filter(Boolean);
 
 describe('npm test provisions its Debian packages (bin/provision-test-services.js)', function () {
@@ -130,6 +154,31 @@ describe('npm test provisions its Debian packages (bin/provision-test-services.j
         'apt-get update -q DEBIAN_FRONTEND=noninteractive policy=101',
         'apt-get install -y -q --no-install-recommends chromium DEBIAN_FRONTEND=noninteractive policy=101',
       ]);
+    });
+
+    it('with no policy-rc.d on the machine: writes one denying every service start while apt-get runs, then removes it', function () {
+      const run = provisionInNamespace(fakes({ removed: ['chromium'], installWorks: true }));
+      if (!run) this.skip(); // no private mount namespace here: the machine's policy-rc.d stays as found (afterEach)
+      assert.equal(run.status, 0, run.stderr);
+      assert.deepEqual(run.calls, [
+        'apt-get update -q DEBIAN_FRONTEND=noninteractive policy=101',
+        'apt-get install -y -q --no-install-recommends chromium DEBIAN_FRONTEND=noninteractive policy=101',
+        'left: none',
+      ]);
+    });
+
+    it('replaces a policy-rc.d left by an interrupted run of its own, and keeps an administrator\'s', function () {
+      const leftover = '#!/bin/sh\n# written by plantsync provision-test-services.js: interrupted\nexit 0\n';
+      const run = provisionInNamespace(fakes({ removed: ['chromium'], installWorks: true }), leftover);
+      if (!run) this.skip();
+      assert.equal(run.status, 0, run.stderr);
+      assert.deepEqual(run.calls.map((c) => c.replace(/^apt-get (\w+).* policy=/, '$1 policy=')), ['update policy=101', 'install policy=101', 'left: none']);
+
+      const admin = '#!/bin/sh\nexit 0\n';
+      const kept = provisionInNamespace(fakes({ removed: ['chromium'], installWorks: true }), admin);
+      assert.ok(kept);
+      assert.equal(kept.status, 0, kept.stderr);
+      assert.deepEqual(kept.calls.map((c) => c.replace(/^apt-get (\w+).* policy=/, '$1 policy=')), ['update policy=0', 'install policy=0', 'left: #!/bin/sh exit 0 ']);
     });
 
     it('fails when apt-get fails, showing apt-get\'s output and then one line', () => {
