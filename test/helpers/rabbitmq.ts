@@ -17,10 +17,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { missingPackageError } from './missing-package';
 import { freePort } from './node-red-process';
 
 const run = promisify(execFile);
-const BIN = fs.existsSync('/usr/lib/rabbitmq/bin/rabbitmq-server') ? '/usr/lib/rabbitmq/bin' : '/usr/sbin';
 const START_TIMEOUT_S = 60;
 const STOP_TIMEOUT_MS = 30000;
 
@@ -46,6 +46,37 @@ export interface RabbitServer {
 export interface RabbitOptions {
   /** Also listen for AMQPS on loopback, with a certificate for 127.0.0.1 / localhost signed by a fresh test CA. */
   tls?: boolean;
+  /** Folder of rabbitmq-server and rabbitmqctl; default PLANTSYNC_RABBITMQ_BIN, else Debian's. */
+  binDir?: string;
+}
+
+/** An executable file named `name` in one of `dirs`, or undefined. */
+function findExecutable(name: string, dirs: string[]): string | undefined {
+  for (const dir of dirs) {
+    const file = path.join(dir, name);
+    try {
+      fs.accessSync(file, fs.constants.X_OK);
+      return file;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The RabbitMQ binaries, checked before anything starts: a missing install fails at once with
+ * one line saying what to install, instead of `spawn epmd ENOENT` and a start timeout.
+ */
+export function findRabbitBinaries(binDir?: string): { bin: string; epmd: string } {
+  const envDir = process.env.PLANTSYNC_RABBITMQ_BIN;
+  const dirs = binDir ? [binDir] : envDir ? [envDir] : ['/usr/lib/rabbitmq/bin', '/usr/sbin'];
+  const bin = dirs.find((d) => findExecutable('rabbitmq-server', [d]) && findExecutable('rabbitmqctl', [d]));
+  if (!bin) throw missingPackageError(`RabbitMQ is not installed (no rabbitmq-server, rabbitmqctl in ${dirs.join(' or ')})`, 'rabbitmq-server');
+  // epmd comes with Erlang (erlang-base, a dependency of rabbitmq-server).
+  const epmd = findExecutable('epmd', (process.env.PATH ?? '').split(path.delimiter).filter(Boolean));
+  if (!epmd) throw missingPackageError('RabbitMQ is not installed (no epmd on the PATH)', 'rabbitmq-server');
+  return { bin, epmd };
 }
 
 /** A throw-away CA and a server certificate for 127.0.0.1 and localhost, made with openssl. */
@@ -108,6 +139,7 @@ async function waitGone(pid: number, ms: number): Promise<boolean> {
 
 /** Starts a private node; resolves once it accepts AMQP connections. */
 export async function startRabbit(options: RabbitOptions = {}): Promise<RabbitServer> {
+  const { bin, epmd: epmdBin } = findRabbitBinaries(options.binDir);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plantsync-rabbit-'));
   fs.writeFileSync(path.join(dir, 'enabled_plugins'), '[].\n');
   const [port, distPort, epmdPort] = [await freePort(), await freePort(), await freePort()];
@@ -127,7 +159,9 @@ export async function startRabbit(options: RabbitOptions = {}): Promise<RabbitSe
   const pidFile = env.RABBITMQ_PID_FILE as string;
 
   // Our own epmd, as a child we hold the PID of; the node finds it on ERL_EPMD_PORT.
-  const epmd: ChildProcess = spawn('epmd', ['-port', String(epmdPort), '-address', '127.0.0.1'], { env, stdio: 'ignore' });
+  const epmd: ChildProcess = spawn(epmdBin, ['-port', String(epmdPort), '-address', '127.0.0.1'], { env, stdio: 'ignore' });
+  // A spawn failure must not surface as an uncaught error in whichever test runs next; the start below reports it.
+  epmd.on('error', () => undefined);
   epmd.unref();
   await new Promise((r) => setTimeout(r, 100));
 
@@ -139,7 +173,7 @@ export async function startRabbit(options: RabbitOptions = {}): Promise<RabbitSe
   watchdog.unref();
 
   const ctl = async (args: string[], timeoutMs = START_TIMEOUT_S * 1000): Promise<string> => {
-    const { stdout } = await run(path.join(BIN, 'rabbitmqctl'), ['-n', nodeName, ...args], { env, timeout: timeoutMs, cwd: dir });
+    const { stdout } = await run(path.join(bin, 'rabbitmqctl'), ['-n', nodeName, ...args], { env, timeout: timeoutMs, cwd: dir });
     return stdout;
   };
 
@@ -148,7 +182,7 @@ export async function startRabbit(options: RabbitOptions = {}): Promise<RabbitSe
     const log = path.join(dir, `start-${Date.now()}.log`);
     const out = fs.openSync(log, 'a');
     // -detached forks beam and returns; the pid file tells us which process it is.
-    const child = spawn(path.join(BIN, 'rabbitmq-server'), ['-detached'], { env, cwd: dir, stdio: ['ignore', out, out] });
+    const child = spawn(path.join(bin, 'rabbitmq-server'), ['-detached'], { env, cwd: dir, stdio: ['ignore', out, out] });
     await new Promise<void>((resolve) => child.once('exit', () => resolve()));
     fs.closeSync(out);
     try {
