@@ -117,7 +117,8 @@ module.exports = {
   },
   editorTheme: {
     projects: { enabled: false },
-    palette: { categories: ['PlantSync', 'common', 'function', 'network', 'sequence', 'parser', 'storage', 'dashboard'] },
+    // No remote node catalogue: the editor would ask an outside host for it on every load.
+    palette: { catalogues: [], categories: ['PlantSync', 'common', 'function', 'network', 'sequence', 'parser', 'storage', 'dashboard'] },
   },
   functionExternalModules: false,
   exportGlobalContextKeys: false,

@@ -1,8 +1,7 @@
-import type { Node, NodeAPI, NodeStatus } from 'node-red';
+import type { Node, NodeAPI } from 'node-red';
 import type { BrokerConnection, BrokerStatus } from '../../lib/transport/broker-connection';
 import { TRANSPORT_DEFAULTS, type Topology } from '../../lib/transport/topology';
 import type { NumberSetting } from './config-check';
-import { STATUS } from './status';
 
 export interface BrokerCredentials {
   password?: string;
@@ -38,22 +37,6 @@ export interface PlantSyncBrokerNode extends Node<BrokerCredentials> {
    * Node-RED closes config nodes alongside (not after) their users.
    */
   use(): () => void;
-}
-
-/** Node status for a broker state, texts from the catalogues. */
-export function brokerStatus(RED: NodeAPI, status: BrokerStatus): NodeStatus {
-  switch (status.state) {
-    case 'connected':
-      return STATUS.ok(RED._('node-red:common.status.connected'));
-    case 'connecting':
-      return STATUS.warn(RED._('node-red:common.status.connecting'));
-    case 'blocked':
-      return STATUS.warn(RED._('plantsync-broker.status.blocked', { reason: status.reason }));
-    case 'reconnecting':
-      return STATUS.warn(RED._('plantsync-broker.status.reconnecting', { attempt: status.attempt }));
-    case 'closed':
-      return STATUS.failed(RED._('node-red:common.status.disconnected'));
-  }
 }
 
 /** The broker config node of a user node, or why there is none usable. */

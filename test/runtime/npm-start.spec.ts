@@ -46,6 +46,8 @@ async function startAsNpmStart(timeoutMs = 30000): Promise<RunningNodeRed> {
   return {
     url,
     userDir,
+    password,
+    pid: child.pid,
     output: () => out,
     token: async () => {
       const res = await fetch(`${url}/auth/token`, {
