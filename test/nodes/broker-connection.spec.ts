@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as amqp from 'amqplib';
 import { collect, helper, nextMessage, type TestNode } from '../helpers/node-helper';
+import { translating } from '../helpers/catalogue';
 import { startRabbit, uniqueName, type RabbitServer } from '../helpers/rabbitmq';
 import { makeEvent, waitFor } from '../transport/util';
 import brokerNode from '../../nodes/plantsync-broker/plantsync-broker';
@@ -17,7 +18,8 @@ import publishNode from '../../nodes/plantsync-publish/plantsync-publish';
 import consumeNode from '../../nodes/plantsync-consume/plantsync-consume';
 import completeNode from '../../nodes/plantsync-idempotency-complete/plantsync-idempotency-complete';
 
-const NODES = [brokerNode, publishNode, consumeNode, completeNode];
+// Status texts are translated from the real catalogues, so the tests see the broker's reason.
+const NODES = translating([brokerNode, publishNode, consumeNode, completeNode]).nodes;
 type Status = { fill?: string; shape?: string; text?: string };
 
 describe('broker config node: one shared connection, heartbeat, vhost and TLS (private RabbitMQ)', function () {
