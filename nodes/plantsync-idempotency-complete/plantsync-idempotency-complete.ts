@@ -62,7 +62,7 @@ export = function register(RED: NodeAPI): void {
         }
         if (outcome) {
           settled += 1;
-          status.update(STATUS.ok(RED._('plantsync-idempotency-complete.status.settled', { outcome: RED._(`plantsync-idempotency-complete.status.${outcome}`), count: settled })));
+          status.update(() => STATUS.ok(RED._('plantsync-idempotency-complete.status.settled', { outcome: RED._(`plantsync-idempotency-complete.status.${outcome}`), count: settled })));
         }
         send(msg);
         done();
@@ -89,7 +89,7 @@ export = function register(RED: NodeAPI): void {
 
       run().catch(async (err: unknown) => {
         const code = (err as { code?: unknown } | undefined)?.code;
-        status.update(STATUS.failed(RED._('plantsync-idempotency-complete.status.failedWith', { code: typeof code === 'string' ? code : 'UNEXPECTED_ERROR' })));
+        status.update(() => STATUS.failed(RED._('plantsync-idempotency-complete.status.failedWith', { code: typeof code === 'string' ? code : 'UNEXPECTED_ERROR' })));
         // A claim that could not be settled (LEASE_LOST, store down) must not hold its delivery
         // until the settle timeout: retry it now.
         await settleDeliveryOf(RED, msg, err).catch(() => undefined);

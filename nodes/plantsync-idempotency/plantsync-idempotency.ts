@@ -102,7 +102,7 @@ export = function register(RED: NodeAPI): void {
       };
       run().catch((err: unknown) => {
         const code = (err as { code?: unknown } | undefined)?.code;
-        status.update(STATUS.failed(RED._('plantsync-idempotency.status.failedWith', { ...counts, code: typeof code === 'string' ? code : 'UNEXPECTED_ERROR' })));
+        status.update(() => STATUS.failed(RED._('plantsync-idempotency.status.failedWith', { ...counts, code: typeof code === 'string' ? code : 'UNEXPECTED_ERROR' })));
         failMessage(msg, err, done);
       });
     });
