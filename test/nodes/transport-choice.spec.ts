@@ -159,6 +159,17 @@ describe('publish and consume name their transport; a selected broker that is mi
     assert.deepEqual(fs.readdirSync(path.join(dir, 'plantsync')).filter((f) => f.startsWith('outbox-')), []);
   });
 
+  it('a selected broker config node that is disabled counts as not deployed: red ring and CONFIG_ERROR, nothing on the local bus', async () => {
+    await watchedBus();
+    await helper.load(NODES, [
+      ...publishAndConsume('b', 'orders'),
+      { id: 'b', type: 'plantsync-broker', name: 'plant broker', url: `amqp://${CLOSED}`, d: true },
+    ]);
+    assert.deepEqual(statuses.get('pub'), [{ fill: 'red', shape: 'ring', text: 'plantsync-publish.status.brokerMissing' }]);
+    await everyMessageRefused(/config node b .* not deployed \(deleted, disabled or not imported\)/);
+    assert.deepEqual(await busState(), { groups: { watch: ['#'] }, watch: { ready: 0, inFlight: 0, delayed: 0, parked: 0 } });
+  });
+
   it('a selected broker that is misconfigured: red ring, an error with its own reason, CONFIG_ERROR for every message; nothing reaches the local bus', async () => {
     await watchedBus();
     await helper.load(NODES, [
