@@ -4,9 +4,11 @@ import * as path from 'node:path';
 import type { NodeAPI, NodeDef } from 'node-red';
 import { BrokerConnection, type BrokerConfig, type BrokerStatus } from '../../lib/transport/broker-connection';
 import { resolveTopology, TRANSPORT_DEFAULTS } from '../../lib/transport/topology';
-import { BROKER_RANGES, parseRetryTiers, type BrokerCredentials, type PlantSyncBrokerNode, type TopologyRequest } from '../shared/broker-node';
+import type { TopologyRequest } from '../../lib/transport/node-transport';
+import { parseRetryTiers } from '../../lib/transport/retry-tiers';
+import { logConnectFailures } from '../../lib/transport/shared-transports';
+import { BROKER_RANGES, type BrokerCredentials, type PlantSyncBrokerNode } from '../shared/broker-node';
 import { ConfigCheck, envVarOf } from '../shared/config-check';
-import { logConnectFailures } from '../shared/transport';
 
 interface BrokerNodeDef extends NodeDef {
   url?: string;

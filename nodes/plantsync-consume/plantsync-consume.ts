@@ -3,15 +3,16 @@ import type { NodeAPI, NodeDef } from 'node-red';
 import { PlantSyncError } from '../../lib/errors';
 import type { BrokerStatus } from '../../lib/transport/broker-connection';
 import type { Delivery } from '../../lib/transport/consumer';
+import type { TransportConsumer } from '../../lib/transport/node-transport';
 import type { ReplaySelector } from '../../lib/transport/replay';
 import { PendingDeliveries, registerConsumer, type DeliveryRef, type DeliverySettler } from '../shared/delivery';
 import { failMessage } from '../shared/fail';
 import { meta, type PlantSyncMessage } from '../shared/plantsync-meta';
 import { brokerStatus, CounterStatus, STATUS } from '../shared/status';
-import { transportFor, type TransportConsumer } from '../shared/transport';
+import { transportFor, transportName } from '../shared/transport';
 
 interface ConsumeNodeDef extends NodeDef {
-  /** A plantsync-broker config node; empty = PLANTSYNC_AMQP_URL, else the embedded local bus. */
+  /** A plantsync-broker config node (missing or broken: an error); empty = PLANTSYNC_AMQP_URL, else the embedded local bus. */
   broker?: string;
   group: string;
   /** Comma or newline separated binding keys; empty = every event ("#"). */
@@ -59,14 +60,15 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, config);
     const pending = new PendingDeliveries();
     this.settleDelivery = (id, err) => pending.settle(id, err);
-    const refuse = (why: string) => {
-      this.status(STATUS.failed('plantsync-consume.status.noBroker'));
+    const refuse = (why: string, statusText = 'plantsync-consume.status.noBroker') => {
+      this.status(STATUS.failed(statusText));
       this.error(RED._('plantsync-consume.errors.config', { message: why }));
       this.on('input', (msg: PlantSyncMessage, _send, done) => failMessage(msg, new PlantSyncError('CONFIG_ERROR', why), done));
     };
     if (!config.group) return refuse('no consumer group configured');
-    const { transport, error } = transportFor(RED, config.broker);
-    if (!transport) return refuse(error ?? 'no transport');
+    const { transport, problem } = transportFor(RED, this, 'plantsync-consume', config.broker);
+    if (!transport) return refuse(problem.message, problem.status);
+    const via = transportName(RED, 'plantsync-consume', transport);
     const bindingKeys = (config.bindingKeys ?? '').split(/[\s,]+/).filter(Boolean);
     const maxAttempts = Number(config.maxAttempts) >= 1 ? Math.floor(Number(config.maxAttempts)) : undefined;
     const settleTimeoutMs = seconds(config.settleTimeout, 300);
@@ -81,10 +83,10 @@ export = function register(RED: NodeAPI): void {
     // throttled status shows.
     const show = () =>
       status.update(() => {
-        if (state.state !== 'connected' || !consumer) return brokerStatus(RED, 'plantsync-consume', state);
+        if (state.state !== 'connected' || !consumer) return brokerStatus(RED, 'plantsync-consume', via, state);
         if (setupError) return STATUS.failed(RED._('plantsync-consume.status.setupFailed', { reason: brokerReason(setupError).slice(0, 80) }));
         const s = consumer.stats();
-        return STATUS.ok(RED._('plantsync-consume.status.counts', { inFlight: pending.size, acked: s.acked, retried: s.retried, parked: s.parked }));
+        return STATUS.ok(RED._('plantsync-consume.status.counts', { transport: via, inFlight: pending.size, acked: s.acked, retried: s.retried, parked: s.parked }));
       });
 
     // Each delivery goes out once and stays in flight (its handler pending) until a settle node,

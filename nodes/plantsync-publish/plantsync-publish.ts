@@ -2,13 +2,14 @@ import * as path from 'node:path';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { PlantSyncError } from '../../lib/errors';
 import type { BrokerStatus } from '../../lib/transport/broker-connection';
+import type { TransportPublisher } from '../../lib/transport/node-transport';
 import { failMessage } from '../shared/fail';
 import type { PlantSyncMessage } from '../shared/plantsync-meta';
 import { brokerStatus, CounterStatus, STATUS } from '../shared/status';
-import { transportFor, type TransportPublisher } from '../shared/transport';
+import { transportFor, transportName } from '../shared/transport';
 
 interface PublishNodeDef extends NodeDef {
-  /** A plantsync-broker config node; empty = PLANTSYNC_AMQP_URL, else the embedded local bus. */
+  /** A plantsync-broker config node (missing or broken: an error); empty = PLANTSYNC_AMQP_URL, else the embedded local bus. */
   broker?: string;
   /** Store-and-forward through a durable outbox while the broker is unreachable (default true). */
   outbox?: boolean;
@@ -26,13 +27,14 @@ interface PublishNodeDef extends NodeDef {
 export = function register(RED: NodeAPI): void {
   function PlantSyncPublishNode(this: Node, config: PublishNodeDef): void {
     RED.nodes.createNode(this, config);
-    const { transport, error } = transportFor(RED, config.broker);
+    const { transport, problem } = transportFor(RED, this, 'plantsync-publish', config.broker);
     if (!transport) {
-      this.status(STATUS.failed('plantsync-publish.status.noBroker'));
-      this.error(RED._('plantsync-publish.errors.noBroker', { message: error ?? '' }));
-      this.on('input', (msg: PlantSyncMessage, _send, done) => failMessage(msg, new PlantSyncError('CONFIG_ERROR', error ?? 'no broker'), done));
+      this.status(STATUS.failed(problem.status));
+      this.error(RED._('plantsync-publish.errors.noBroker', { message: problem.message }));
+      this.on('input', (msg: PlantSyncMessage, _send, done) => failMessage(msg, new PlantSyncError('CONFIG_ERROR', problem.message), done));
       return;
     }
+    const via = transportName(RED, 'plantsync-publish', transport);
     const userDir = (RED.settings as { userDir?: string }).userDir ?? process.cwd();
     const outboxName = `outbox-${this.id}.db`;
     const useOutbox = transport.kind === 'rabbitmq' && config.outbox !== false;
@@ -59,9 +61,9 @@ export = function register(RED: NodeAPI): void {
     let state: BrokerStatus = { state: 'connecting' };
     const show = () => {
       const backlog = publisher.backlog();
-      if (backlog > 0) status.update(STATUS.warn(RED._('plantsync-publish.status.buffering', { count: backlog })));
-      else if (transport.kind === 'local') status.update(STATUS.ok('plantsync-publish.status.local'));
-      else status.update(brokerStatus(RED, 'plantsync-publish', state));
+      if (backlog > 0) status.update(STATUS.warn(RED._('plantsync-publish.status.buffering', { transport: via, count: backlog })));
+      else if (transport.kind === 'local') status.update(STATUS.ok(RED._('plantsync-publish.status.local', { transport: via })));
+      else status.update(brokerStatus(RED, 'plantsync-publish', via, state));
     };
     const unsubscribe = transport.subscribe((s) => {
       state = s;

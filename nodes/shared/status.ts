@@ -18,22 +18,23 @@ export const STATUS = Object.freeze({
  */
 
 /**
- * Node status of a broker user node (publish, consume) for the broker's state. Texts with values
- * come from the user node's own catalogue (`<nodeType>.status.reconnecting` / `.blocked`): the
- * runtime translates in the calling node's namespace, where another node's keys are not found.
+ * Node status of a broker user node (publish, consume) for the broker's state, naming the
+ * transport (`transport`, from transportName). Texts come from the user node's own catalogue
+ * (`<nodeType>.status.connected` ...): the runtime translates in the calling node's namespace,
+ * where another node's keys are not found.
  */
-export function brokerStatus(RED: NodeAPI, nodeType: string, status: BrokerStatus): NodeStatus {
+export function brokerStatus(RED: NodeAPI, nodeType: string, transport: string, status: BrokerStatus): NodeStatus {
   switch (status.state) {
     case 'connected':
-      return STATUS.ok('node-red:common.status.connected');
+      return STATUS.ok(RED._(`${nodeType}.status.connected`, { transport }));
     case 'connecting':
-      return STATUS.warn('node-red:common.status.connecting');
+      return STATUS.warn(RED._(`${nodeType}.status.connecting`, { transport }));
     case 'blocked':
-      return STATUS.warn(RED._(`${nodeType}.status.blocked`, { reason: status.reason }));
+      return STATUS.warn(RED._(`${nodeType}.status.blocked`, { transport, reason: status.reason }));
     case 'reconnecting':
-      return STATUS.warn(RED._(`${nodeType}.status.reconnecting`, { attempt: status.attempt }));
+      return STATUS.warn(RED._(`${nodeType}.status.reconnecting`, { transport, attempt: status.attempt }));
     case 'closed':
-      return STATUS.failed('node-red:common.status.disconnected');
+      return STATUS.failed(RED._(`${nodeType}.status.disconnected`, { transport }));
   }
 }
 

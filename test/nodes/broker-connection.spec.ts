@@ -94,7 +94,7 @@ describe('broker config node: one shared connection, heartbeat, vhost and TLS (p
     ...['published', 'settled'].map((id) => ({ id, type: 'helper', ...at })),
   ];
 
-  it('two publish and two consume nodes share ONE connection of their config node, with the configured heartbeat', async () => {
+  it('two publish and two consume nodes share ONE connection of their config node, with the configured heartbeat; the status names the broker', async () => {
     const group = uniqueName('grp');
     const port = new URL(rabbit.url).port;
     await helper.load(NODES, [
@@ -106,6 +106,8 @@ describe('broker config node: one shared connection, heartbeat, vhost and TLS (p
     const con2 = lastStatus(node('con2'));
     await waitFor(() => con().fill === 'green' && con2().fill === 'green', 15000, 'consumers connected');
     await roundTrip();
+    // The status names the broker the node uses.
+    await waitFor(() => con().text === 'plant broker · 0 in flight · 1 acked · 0 retried · 0 parked', 5000, `the consumer's counts after the broker's name, got "${con().text}"`);
     const ours = (await connections()).filter((c) => c.name === 'plantsync plant broker');
     assert.equal(ours.length, 1, `one connection for four nodes, the broker lists ${JSON.stringify(await connections())}`);
     assert.equal(ours[0].timeout, 7, 'heartbeat negotiated as configured');

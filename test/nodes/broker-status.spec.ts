@@ -11,7 +11,7 @@ import { queuesOf, resolveTopology } from '../../lib/transport/topology';
 import { collect, helper, nextMessage, type TestNode } from '../helpers/node-helper';
 import { startRabbit, uniqueName, type RabbitServer } from '../helpers/rabbitmq';
 import { Admin, makeEvent, waitFor } from '../transport/util';
-import { parseRetryTiers } from '../../nodes/shared/broker-node';
+import { parseRetryTiers } from '../../lib/transport/retry-tiers';
 import brokerNode from '../../nodes/plantsync-broker/plantsync-broker';
 import publishNode from '../../nodes/plantsync-publish/plantsync-publish';
 import consumeNode from '../../nodes/plantsync-consume/plantsync-consume';
