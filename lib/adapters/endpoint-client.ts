@@ -54,8 +54,9 @@ export interface EndpointClientOptions {
   /** SAP Gateway: fetch and send x-csrf-token on writes. */
   csrf?: boolean;
   /**
-   * For writes that declare no `repeatHeader`: 'sap': Repeatability-Request-ID +
-   * Repeatability-First-Sent; 'idempotency-key': Idempotency-Key; 'none': no key.
+   * 'sap': Repeatability-Request-ID + Repeatability-First-Sent; 'idempotency-key': Idempotency-Key,
+   * each for writes that declare no `repeatHeader` (a declared one wins); 'none': no repeatability
+   * header on any request (a target that takes none).
    */
   repeatability: RepeatabilityMode;
   /**
@@ -80,7 +81,7 @@ export interface SendRequest {
   headers?: Record<string, string>;
   /** The business idempotency key; a random one per send when absent (retries within the send stay safe). */
   repeatKey?: string;
-  /** The header the operation declares for `repeatKey` (mapping profiles); the client's `repeatability` when absent. */
+  /** The header the operation declares for `repeatKey` (mapping profiles); the client's `repeatability` when absent, none when that is 'none'. */
   repeatHeader?: RepeatHeader;
   /** Generated when absent; every call carries one. */
   correlationId?: string;
@@ -207,7 +208,7 @@ export class EndpointClient {
   }
 
   private context(req: SendRequest): SendContext {
-    const repeatability = req.repeatHeader ? repeatabilityOf(req.repeatHeader) : this.repeatability;
+    const repeatability = req.repeatHeader && this.repeatability !== 'none' ? repeatabilityOf(req.repeatHeader) : this.repeatability;
     let repeatKey = req.repeatKey ?? randomUUID();
     if (repeatability === 'sap' && repeatKey.length > MAX_SAP_REPEAT_ID) {
       repeatKey = createHash('sha256').update(repeatKey, 'utf8').digest('hex'); // 64 hex, stable per key

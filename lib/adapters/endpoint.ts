@@ -125,10 +125,14 @@ function compile(config: EndpointConfig, problems: Problem[]): { profile?: Mappi
   }
 }
 
-/** The repeatability every write of the profile declares: the client's default for a write that names none. */
+/**
+ * The client's default for a write that declares no header: the one the profile's writes declare
+ * (each write sends its own declared header anyway); 'none' only for a profile without writes.
+ */
 function declaredRepeatability(profile: MappingProfile | undefined): RepeatabilityMode {
   const modes = new Set(Object.values(profile?.definition.operations ?? {}).flatMap((op) => (op.kind === 'write' ? [repeatabilityOf(op.repeatHeader)] : [])));
-  return modes.size === 1 ? [...modes][0] : 'none';
+  if (modes.size === 0) return 'none';
+  return modes.size === 1 ? [...modes][0] : 'idempotency-key';
 }
 
 /** Whether the profile's writes name a CSRF service root (SAP Gateway). */
