@@ -29,6 +29,12 @@ import { csrfTokenFrom, CsrfSessions, isCsrfRequired, serviceRoot, type CsrfFetc
 import { createAgent, httpRequest, type HttpResponse, type TlsOptions } from './http-transport';
 
 export type RepeatabilityMode = 'sap' | 'idempotency-key' | 'none';
+export type RepeatHeader = 'Repeatability-Request-ID' | 'Idempotency-Key';
+
+/** The repeatability a declared header stands for (SAP's comes with Repeatability-First-Sent and a 64-character limit). */
+export function repeatabilityOf(header: RepeatHeader): RepeatabilityMode {
+  return header === 'Repeatability-Request-ID' ? 'sap' : 'idempotency-key';
+}
 
 export interface EndpointClientOptions {
   baseUrl: string;
@@ -47,7 +53,11 @@ export interface EndpointClientOptions {
   breaker?: CircuitBreakerOptions | false;
   /** SAP Gateway: fetch and send x-csrf-token on writes. */
   csrf?: boolean;
-  /** 'sap': Repeatability-Request-ID + Repeatability-First-Sent; 'idempotency-key': Idempotency-Key. */
+  /**
+   * 'sap': Repeatability-Request-ID + Repeatability-First-Sent; 'idempotency-key': Idempotency-Key,
+   * each for writes that declare no `repeatHeader` (a declared one wins); 'none': no repeatability
+   * header on any request (a target that takes none).
+   */
   repeatability: RepeatabilityMode;
   /**
    * A retry delay beyond this (a long Retry-After) is not slept in-process: the send fails as
@@ -71,6 +81,8 @@ export interface SendRequest {
   headers?: Record<string, string>;
   /** The business idempotency key; a random one per send when absent (retries within the send stay safe). */
   repeatKey?: string;
+  /** The header the operation declares for `repeatKey` (mapping profiles); the client's `repeatability` when absent, none when that is 'none'. */
+  repeatHeader?: RepeatHeader;
   /** Generated when absent; every call carries one. */
   correlationId?: string;
   ifMatch?: string;
@@ -109,6 +121,7 @@ class ResponseFailure extends Error {
 
 interface SendContext {
   method: string;
+  repeatability: RepeatabilityMode;
   correlationId: string;
   repeatKey: string;
   firstSent: string;
@@ -195,12 +208,14 @@ export class EndpointClient {
   }
 
   private context(req: SendRequest): SendContext {
+    const repeatability = req.repeatHeader && this.repeatability !== 'none' ? repeatabilityOf(req.repeatHeader) : this.repeatability;
     let repeatKey = req.repeatKey ?? randomUUID();
-    if (this.repeatability === 'sap' && repeatKey.length > MAX_SAP_REPEAT_ID) {
+    if (repeatability === 'sap' && repeatKey.length > MAX_SAP_REPEAT_ID) {
       repeatKey = createHash('sha256').update(repeatKey, 'utf8').digest('hex'); // 64 hex, stable per key
     }
     return {
       method: req.method.toUpperCase(),
+      repeatability,
       correlationId: req.correlationId ?? randomUUID(),
       repeatKey,
       firstSent: new Date(req.firstSentAt ?? this.now()).toUTCString(), // IMF-fixdate, as RFC 7231 wants
@@ -242,8 +257,8 @@ export class EndpointClient {
   }
 
   private repeatabilityHeaders(ctx: SendContext): RequestHeaders {
-    if (this.repeatability === 'sap') return { 'repeatability-request-id': ctx.repeatKey, 'repeatability-first-sent': ctx.firstSent };
-    if (this.repeatability === 'idempotency-key') return { 'idempotency-key': ctx.repeatKey };
+    if (ctx.repeatability === 'sap') return { 'repeatability-request-id': ctx.repeatKey, 'repeatability-first-sent': ctx.firstSent };
+    if (ctx.repeatability === 'idempotency-key') return { 'idempotency-key': ctx.repeatKey };
     return {};
   }
 
@@ -350,7 +365,7 @@ export class EndpointClient {
     const tries = `${attempt} attempt${attempt === 1 ? '' : 's'}`;
     if (lastCode === 'ETIMEDOUT') {
       const risk = SAFE_METHODS.has(ctx.method) ? 'Check its load and the network path.'
-        : this.repeatability === 'none' ? 'It may have processed the request: check in the target before replaying the event.'
+        : ctx.repeatability === 'none' ? 'It may have processed the request: check in the target before replaying the event.'
           : 'It may have processed the request; a replay with the same key will not post twice.';
       return new TargetTimeoutError(`${this.role} did not answer ${what} within ${this.timeoutMs} ms (${tries}). ${risk}`, init);
     }

@@ -19,6 +19,7 @@ function toSend(req: VendorRequest, correlationId: string | undefined): SendRequ
   if (req.query) send.query = req.query;
   if (req.body !== undefined) send.body = req.body;
   if (req.repeatKey) send.repeatKey = req.repeatKey;
+  if (req.repeatHeader) send.repeatHeader = req.repeatHeader; // the operation's declaration, never guessed from the profile's name
   if (correlationId) send.correlationId = correlationId;
   if (req.needsEtagFrom) send.etagFrom = { path: req.needsEtagFrom.path };
   return send;

@@ -8,5 +8,6 @@ export { repeatKeyFor, externalKeyFor, idempotencyKeyOf } from './repeat-keys';
 export { omitPointers } from './paths';
 export { FieldProblem } from './problem';
 export { PROFILES, operationFor, profileNamed, type ProfileName } from './registry';
+export { operationList, type OperationSummary } from './operation-list';
 export { SAP_S4HANA, SAP_SERVICES, inventoryMovementType } from './profiles/sap-s4hana';
 export { GENERIC_REST } from './profiles/generic-rest';

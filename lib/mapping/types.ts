@@ -164,6 +164,8 @@ export interface WriteVariant {
 }
 
 interface OperationSpecBase {
+  /** What the operation does, in a few words, for the editor's operation list. */
+  description?: string;
   system: VendorSystem;
   method: HttpMethod;
   /** Path template relative to the base URL: '/api/v1/orders/{orderId}'. */

@@ -6,9 +6,7 @@
 import * as fs from 'node:fs';
 import type { NodeDef } from 'node-red';
 import type { TargetRole } from '../../lib/adapters/adapter-errors';
-import type { PlantSyncError } from '../../lib/errors';
-import { createProfile } from '../../lib/mapping/engine';
-import { PROFILES } from '../../lib/mapping/registry';
+import type { EndpointConfig } from '../../lib/adapters/endpoint';
 import type { ProfileOverrides } from '../../lib/mapping/types';
 import { ConfigCheck, type NumberSetting } from '../shared/config-check';
 import type { ProfileName } from '../shared/endpoint-node';
@@ -47,19 +45,11 @@ export const ENDPOINT_RANGES: Readonly<Record<NumericField, NumberSetting>> = {
   openSeconds: { label: 'circuit open for', min: 1, max: 3600, integer: true, unit: 's', fallback: 30 },
 };
 
-export interface EndpointSettings {
-  role: TargetRole;
-  profile: ProfileName;
-  baseUrl?: string;
-  tls: { rejectUnauthorized: boolean; ca?: Buffer };
-  numbers: Record<NumericField, number>;
-  overrides: Record<string, unknown>;
-  /** Set when the endpoint cannot be used; its message says what to fix. */
-  error?: PlantSyncError;
-}
-
-/** Reads the node's settings; every problem ends up in `error`, nothing throws. */
-export function readEndpointSettings(config: EndpointNodeDef): EndpointSettings {
+/**
+ * Reads the node's settings into the plain configuration `openEndpoint` takes; every problem ends
+ * up in `problem`, nothing throws. The overrides are parsed here and compiled there, once.
+ */
+export function readEndpointSettings(config: EndpointNodeDef): EndpointConfig {
   const check = new ConfigCheck(config);
   const profile: ProfileName = config.profile === 'generic-rest' ? 'generic-rest' : 'sap-s4hana';
   const baseUrl = check.url('baseUrl', 'base URL', ['http:', 'https:'], 'https://erp.example.com:44300');
@@ -71,7 +61,7 @@ export function readEndpointSettings(config: EndpointNodeDef): EndpointSettings 
     check.add('baseDelayMs', `first retry delay ${numbers.baseDelayMs} ms is above the longest retry delay ${numbers.maxDelayMs} ms`);
   }
 
-  const tls: EndpointSettings['tls'] = { rejectUnauthorized: config.rejectUnauthorized !== false };
+  const tls: { rejectUnauthorized: boolean; ca?: Buffer } = { rejectUnauthorized: config.rejectUnauthorized !== false };
   if (config.caFile && config.caFile.trim()) {
     try {
       tls.ca = fs.readFileSync(config.caFile.trim());
@@ -80,7 +70,7 @@ export function readEndpointSettings(config: EndpointNodeDef): EndpointSettings 
     }
   }
 
-  let overrides: Record<string, unknown> = {};
+  let overrides: ProfileOverrides = {};
   // Empty means "no overrides"; a broken one must not silently post with the profile's codes.
   if (config.overrides && config.overrides.trim()) {
     let parsed: unknown;
@@ -89,24 +79,25 @@ export function readEndpointSettings(config: EndpointNodeDef): EndpointSettings 
     } catch (err) {
       check.add('overrides', `overrides are not valid JSON: ${(err as Error).message} (leave the field empty for none)`);
     }
-    if (parsed !== undefined) {
-      try {
-        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('expected a JSON object like {"valueMaps": {...}}');
-        createProfile(PROFILES[profile], parsed as ProfileOverrides); // unknown value maps, bad units: now, not per message
-        overrides = parsed as Record<string, unknown>;
-      } catch (err) {
-        check.add('overrides', `overrides: ${(err as Error).message} (leave the field empty for none)`);
-      }
+    if (parsed !== undefined && (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))) {
+      check.add('overrides', 'overrides: expected a JSON object like {"valueMaps": {...}} (leave the field empty for none)');
+    } else if (parsed !== undefined) {
+      overrides = parsed as ProfileOverrides;
     }
   }
 
+  const { user, apiKeyHeader, tokenUrl, clientId, scope } = config;
   return {
     role: config.role ?? 'ERP',
     profile,
     baseUrl: baseUrl ? config.baseUrl.trim() : undefined,
+    auth: { type: config.authType ?? 'none', user, apiKeyHeader, tokenUrl, clientId, scope },
     tls,
-    numbers,
+    timeoutMs: numbers.timeoutMs,
+    ratePerSec: numbers.ratePerSec,
+    retry: { maxAttempts: numbers.maxAttempts, baseDelayMs: numbers.baseDelayMs, maxDelayMs: numbers.maxDelayMs },
+    breaker: { failureThreshold: numbers.failureThreshold, openMs: numbers.openSeconds * 1000 },
     overrides,
-    error: check.error(),
+    problem: check.error(),
   };
 }

@@ -96,6 +96,7 @@ export const GENERIC_REST: ProfileDefinition = {
   operations: {
     dispatchOrder: {
       kind: 'write',
+      description: 'MES: dispatch a released order',
       system: 'MES',
       method: 'POST',
       path: '/api/v1/orders',
@@ -113,6 +114,7 @@ export const GENERIC_REST: ProfileDefinition = {
     },
     reviseOrder: {
       kind: 'write',
+      description: 'MES: revise a dispatched order',
       system: 'MES',
       method: 'PUT',
       path: '/api/v1/orders/{orderId}',
@@ -131,6 +133,7 @@ export const GENERIC_REST: ProfileDefinition = {
     },
     readOrder: {
       kind: 'read',
+      description: 'MES: read an order',
       system: 'MES',
       method: 'GET',
       path: '/api/v1/orders/{orderId}',
@@ -139,6 +142,7 @@ export const GENERIC_REST: ProfileDefinition = {
     },
     confirmOperation: {
       kind: 'write',
+      description: 'MES: confirm an operation',
       system: 'MES',
       method: 'POST',
       path: '/api/v1/orders/{orderId}/operations/{sequence}/confirmations',
@@ -167,6 +171,7 @@ export const GENERIC_REST: ProfileDefinition = {
     },
     consumeMaterial: {
       kind: 'write',
+      description: 'MES: record a material consumption',
       system: 'MES',
       method: 'POST',
       path: '/api/v1/orders/{orderId}/consumptions',
@@ -187,6 +192,7 @@ export const GENERIC_REST: ProfileDefinition = {
     },
     moveInventory: {
       kind: 'write',
+      description: 'WMS: move inventory',
       system: 'WMS',
       method: 'POST',
       path: '/api/v1/movements',
@@ -207,6 +213,7 @@ export const GENERIC_REST: ProfileDefinition = {
     },
     readStock: {
       kind: 'read',
+      description: 'WMS: read the stock of a material',
       system: 'WMS',
       method: 'GET',
       path: '/api/v1/stock',
@@ -230,6 +237,7 @@ export const GENERIC_REST: ProfileDefinition = {
     },
     changeDisposition: {
       kind: 'write',
+      description: 'QMS: change the disposition of a lot',
       system: 'QMS',
       method: 'POST',
       path: '/api/v1/lots/{lot}/dispositions',
@@ -254,6 +262,7 @@ export const GENERIC_REST: ProfileDefinition = {
     },
     readLot: {
       kind: 'read',
+      description: 'QMS: read a lot',
       system: 'QMS',
       method: 'GET',
       path: '/api/v1/lots/{lot}',

@@ -307,6 +307,7 @@ export const SAP_S4HANA: ProfileDefinition = {
   operations: {
     readProductionOrder: {
       kind: 'read',
+      description: 'read a production order with its operations and components',
       system: 'ERP',
       method: 'GET',
       path: `${PO}/A_ProductionOrder_2({order})`,
@@ -318,6 +319,7 @@ export const SAP_S4HANA: ProfileDefinition = {
     },
     releaseProductionOrder: {
       kind: 'write',
+      description: 'release a production order',
       system: 'ERP',
       method: 'POST',
       path: `${PO}/ReleaseOrder`,
@@ -342,6 +344,7 @@ export const SAP_S4HANA: ProfileDefinition = {
     },
     confirmOperation: {
       kind: 'write',
+      description: 'post an operation confirmation (yield, scrap, rework)',
       system: 'ERP',
       method: 'POST',
       path: `${CONF}/ProdnOrdConf2`,
@@ -377,6 +380,7 @@ export const SAP_S4HANA: ProfileDefinition = {
     },
     goodsMovement: {
       kind: 'write',
+      description: 'post a goods movement: consumption, return, transfer or goods receipt',
       system: 'ERP',
       method: 'POST',
       path: `${MDOC}/A_MaterialDocumentHeader`,
@@ -388,6 +392,7 @@ export const SAP_S4HANA: ProfileDefinition = {
     },
     usageDecision: {
       kind: 'write',
+      description: 'record the usage decision of an inspection lot',
       system: 'ERP',
       method: 'POST',
       path: `${INSP}/A_InspLotUsageDecision`,
@@ -413,6 +418,7 @@ export const SAP_S4HANA: ProfileDefinition = {
     },
     readStock: {
       kind: 'read',
+      description: 'read the stock of a material',
       system: 'ERP',
       method: 'GET',
       path: `${STCK}/A_MatlStkInAcctMod`,
