@@ -17,6 +17,7 @@ export * from './delivery/outbox';
 export * from './delivery/dead-letter-store';
 export * from './delivery/dead-letter-selector';
 export * from './delivery/integration-events';
+export * from './delivery/settlement';
 export * from './idempotency/idempotency-store';
 export * from './idempotency/sqlite-store';
 export * from './idempotency/postgres-store';

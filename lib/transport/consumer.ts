@@ -33,6 +33,8 @@ export interface Delivery {
   ack(): Promise<void>;
   /** Settles now as failed: next retry tier or the parking lot. */
   fail(error: unknown): Promise<void>;
+  /** Settles now as failed for good: the parking lot at once, with the error as its reason. */
+  park(error: unknown): Promise<void>;
 }
 
 export type DeliveryHandler = (delivery: Delivery) => Promise<void> | void;
@@ -225,6 +227,7 @@ export class Consumer implements BrokerUser {
       redelivered: msg.fields.redelivered,
       ack: () => once(async () => this.ack(link, msg)),
       fail: (error) => once(() => this.failed(link, msg, attempt, error)),
+      park: (error) => once(() => this.failed(link, msg, attempt, error, true)),
     };
     try {
       await this.options.handler(delivery);

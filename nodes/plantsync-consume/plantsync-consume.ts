@@ -1,11 +1,10 @@
-import { randomUUID } from 'node:crypto';
-import type { NodeAPI, NodeDef } from 'node-red';
+import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { PlantSyncError } from '../../lib/errors';
 import type { BrokerStatus } from '../../lib/transport/broker-connection';
 import type { Delivery } from '../../lib/transport/consumer';
 import type { TransportConsumer } from '../../lib/transport/node-transport';
 import type { ReplaySelector } from '../../lib/transport/replay';
-import { PendingDeliveries, registerConsumer, type DeliveryRef, type DeliverySettler } from '../shared/delivery';
+import { settlements } from '../../lib/delivery/settlement';
 import { failMessage } from '../shared/fail';
 import { meta, type PlantSyncMessage } from '../shared/plantsync-meta';
 import { brokerStatus, CounterStatus, STATUS } from '../shared/status';
@@ -56,10 +55,8 @@ function brokerReason(err: Error): string {
 }
 
 export = function register(RED: NodeAPI): void {
-  function PlantSyncConsumeNode(this: DeliverySettler, config: ConsumeNodeDef): void {
+  function PlantSyncConsumeNode(this: Node, config: ConsumeNodeDef): void {
     RED.nodes.createNode(this, config);
-    const pending = new PendingDeliveries();
-    this.settleDelivery = (id, err) => pending.settle(id, err);
     const refuse = (why: string, statusText = 'plantsync-consume.status.noBroker') => {
       this.status(STATUS.failed(statusText));
       this.error(RED._('plantsync-consume.errors.config', { message: why }));
@@ -74,6 +71,11 @@ export = function register(RED: NodeAPI): void {
     const settleTimeoutMs = seconds(config.settleTimeout, 300);
     // Node-RED abandons a close after 15 s: stay under it so the returned deliveries are counted.
     const closeTimeoutMs = Math.min(seconds(config.closeTimeout, 10), 14000);
+    // The deliveries handed out and not settled yet; settle nodes reach them through msg.plantsync.delivery.
+    const ledger = settlements.open(this.id, {
+      settleTimeoutMs,
+      timeoutHint: 'wire a settle delivery (or settle claim + delivery) node at the end of every branch',
+    });
 
     const status = new CounterStatus((s) => this.status(s));
     let state: BrokerStatus = { state: 'connecting' };
@@ -86,26 +88,21 @@ export = function register(RED: NodeAPI): void {
         if (state.state !== 'connected' || !consumer) return brokerStatus(RED, 'plantsync-consume', via, state);
         if (setupError) return STATUS.failed(RED._('plantsync-consume.status.setupFailed', { reason: brokerReason(setupError).slice(0, 80) }));
         const s = consumer.stats();
-        return STATUS.ok(RED._('plantsync-consume.status.counts', { transport: via, inFlight: pending.size, acked: s.acked, retried: s.retried, parked: s.parked }));
+        return STATUS.ok(RED._('plantsync-consume.status.counts', { transport: via, inFlight: ledger.size, acked: s.acked, retried: s.retried, parked: s.parked }));
       });
 
     // Each delivery goes out once and stays in flight (its handler pending) until a settle node,
-    // the settle timeout or close settles it; the core acks or fails it from there.
+    // the settle timeout or close settles it through its handle.
     const handler = (d: Delivery) =>
       new Promise<void>((resolve) => {
-        const id = randomUUID();
-        const settle = async (err?: unknown) => {
+        const handle = ledger.track(async (action, err) => {
           try {
-            if (err === undefined) await d.ack();
-            else await d.fail(err);
+            await (action === 'ack' ? d.ack() : action === 'park' ? d.park(err) : d.fail(err));
           } finally {
             resolve();
             show();
           }
-        };
-        pending.add(id, settle, settleTimeoutMs, () =>
-          Object.assign(new Error(`not settled within ${settleTimeoutMs / 1000} s: wire a plantsync-idempotency-complete node at the end of every branch`), { code: 'SETTLE_TIMEOUT' }),
-        );
+        });
         const msg: PlantSyncMessage = {
           _msgid: RED.util.generateId(),
           payload: d.event,
@@ -120,8 +117,7 @@ export = function register(RED: NodeAPI): void {
             transport: transport.kind,
           },
         };
-        const ref: DeliveryRef = { consumer: this.id, id };
-        meta(msg).delivery = ref;
+        meta(msg).delivery = handle;
         this.send([msg, null]);
         show();
       });
@@ -140,6 +136,7 @@ export = function register(RED: NodeAPI): void {
         },
       });
     } catch (err) {
+      ledger.close();
       transport.release();
       const why = (err as Error).message;
       this.status(STATUS.failed('plantsync-consume.status.configError'));
@@ -147,7 +144,6 @@ export = function register(RED: NodeAPI): void {
       return;
     }
     const active = consumer;
-    const deregister = registerConsumer(this);
     const unsubscribe = transport.subscribe((s) => {
       state = s;
       show();
@@ -174,8 +170,7 @@ export = function register(RED: NodeAPI): void {
         .close(closeTimeoutMs)
         .catch((err: Error) => this.warn(err.message))
         .then(() => {
-          pending.clear(Object.assign(new Error('the consumer closed'), { code: 'CONSUMER_CLOSED' }));
-          deregister();
+          ledger.close();
           transport.release();
           done();
         });

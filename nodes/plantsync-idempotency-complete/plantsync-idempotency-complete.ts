@@ -3,7 +3,7 @@ import { isPermanentFailure } from '../../lib/delivery/failure-classifier';
 import { PlantSyncError } from '../../lib/errors';
 import { failMessage } from '../shared/fail';
 import { reportedError } from '../shared/reported-error';
-import { deliveryOf, settleDeliveryOf } from '../shared/delivery';
+import { deliveryOf, failureOf, settleDeliveryOf } from '../shared/settle-message';
 import { meta, type ClaimInfo, type PlantSyncMessage } from '../shared/plantsync-meta';
 import { CounterStatus, STATUS } from '../shared/status';
 import type { PlantSyncStoreNode } from '../shared/store-node';
@@ -15,31 +15,25 @@ interface CompleteNodeDef extends NodeDef {
   action?: Action;
   result?: string;
   resultType?: string;
+  /** Also settle the broker delivery; absent (flows saved before the option existed) means yes. */
+  settleDelivery?: boolean | string;
 }
 
-/**
- * What a failed delivery carries into its retry headers (x-plantsync-last-error-code / -message).
- * Every failure action fails the delivery the same way (next retry tier, the parking lot past the
- * attempt limit): the core decides the move by attempt count, and a permanent failure is already
- * kept `failed` by the claim, so its redelivery reaches the flow as a duplicate and is not worked again.
- */
-function deliveryError(msg: PlantSyncMessage, action: Action): Error {
-  const e = reportedError(msg);
-  const code = e.code ?? (action === 'release' ? 'RELEASED' : action === 'fail' ? 'FAILED' : 'HANDLER_FAILED');
-  return Object.assign(new Error(e.message ?? `settled as ${action}`), { code });
-}
+/** The code a failed delivery carries into its retry headers when the message's error has none. */
+const FAILURE_CODE: Record<Action, string> = { complete: 'HANDLER_FAILED', failure: 'HANDLER_FAILED', release: 'RELEASED', fail: 'FAILED' };
 
 export = function register(RED: NodeAPI): void {
   function PlantSyncIdempotencyCompleteNode(this: Node, config: CompleteNodeDef): void {
     RED.nodes.createNode(this, config);
     const action: Action = config.action ?? 'complete';
+    const alsoDelivery = config.settleDelivery !== false && config.settleDelivery !== 'false';
     const status = new CounterStatus((s) => this.status(s));
     let settled = 0;
 
     this.on('input', (msg: PlantSyncMessage, send, done) => {
       const run = async () => {
         const claim = meta(msg).idempotency;
-        const delivery = deliveryOf(msg);
+        const delivery = alsoDelivery ? deliveryOf(msg) : undefined;
         // complete without a claim or a delivery is a wiring mistake; a failure before the guard
         // claimed anything (for example IN_FLIGHT) has nothing to settle but its delivery.
         if (!claim && !delivery && action === 'complete') {
@@ -52,9 +46,11 @@ export = function register(RED: NodeAPI): void {
           outcome = claim.settled;
         }
         // The delivery after the claim: acked only once the claim is durably completed, and failed
-        // only after a release, so that its retry can claim the key again.
+        // only after a release, so that its retry can claim the key again. Every failure action
+        // fails it the same way (next retry tier, the parking lot past the attempt limit): a
+        // permanent failure is kept `failed` by the claim, so its redelivery is a duplicate.
         if (delivery) {
-          const settledAs = await settleDeliveryOf(RED, msg, action === 'complete' ? undefined : deliveryError(msg, action));
+          const settledAs = await settleDeliveryOf(msg, action === 'complete' ? 'ack' : 'fail', failureOf(msg, FAILURE_CODE[action]));
           // One settle point per delivery: a branch that fails after another branch acked cannot
           // take the ack back, so say so instead of dropping the failure silently.
           if (settledAs === 'already-acked' && action !== 'complete') this.warn(RED._('plantsync-idempotency-complete.errors.alreadyAcked'));
@@ -92,7 +88,7 @@ export = function register(RED: NodeAPI): void {
         status.update(() => STATUS.failed(RED._('plantsync-idempotency-complete.status.failedWith', { code: typeof code === 'string' ? code : 'UNEXPECTED_ERROR' })));
         // A claim that could not be settled (LEASE_LOST, store down) must not hold its delivery
         // until the settle timeout: retry it now.
-        await settleDeliveryOf(RED, msg, err).catch(() => undefined);
+        if (alsoDelivery) await settleDeliveryOf(msg, 'fail', err).catch(() => undefined);
         failMessage(msg, err, done);
       });
     });

@@ -3,8 +3,9 @@ import { isCanonicalEvent } from '../../lib/canonical/envelope';
 import { contentHash } from '../../lib/canonical/stable-json';
 import { toCurrentVersion } from '../../lib/canonical/upcasters';
 import { statusForError, statusForOutcome } from '../../lib/delivery/http-status';
-import { PlantSyncError } from '../../lib/errors';
+import { BaseError, PlantSyncError } from '../../lib/errors';
 import { failMessage } from '../shared/fail';
+import { settleDeliveryOf } from '../shared/settle-message';
 import { meta, type PlantSyncMessage } from '../shared/plantsync-meta';
 import { CounterStatus, STATUS } from '../shared/status';
 import type { PlantSyncStoreNode } from '../shared/store-node';
@@ -38,6 +39,10 @@ function defaultKey(payload: unknown): string {
 function payloadHash(payload: unknown): string {
   return contentHash(isCanonicalEvent(payload) ? toCurrentVersion(payload).data : payload);
 }
+
+/** Why a conflicting delivery is parked (its reason in the parking lot). */
+const conflictError = (key: string) =>
+  new BaseError('IDEMPOTENCY_CONFLICT', `key ${key} was already processed with different data`, { retryable: false });
 
 export = function register(RED: NodeAPI): void {
   function PlantSyncIdempotencyNode(this: Node, config: IdempotencyNodeDef): void {
@@ -79,6 +84,8 @@ export = function register(RED: NodeAPI): void {
             counts.duplicate += 1;
             meta(msg).idempotency = { ...info, status: 'duplicate', result: outcome.result };
             answer(msg, 'duplicate');
+            // Already processed: a consumed duplicate is acked here, no settle node needed.
+            await settleDeliveryOf(msg, 'ack');
             send([null, msg, null]);
             break;
           case 'failed':
@@ -86,12 +93,16 @@ export = function register(RED: NodeAPI): void {
             meta(msg).idempotency = { ...info, status: 'failed', reason: outcome.reason };
             // A key failed for good answers as its first failure did (422, 502...).
             (msg as PlantSyncMessage & { statusCode?: number }).statusCode = statusForError({ ...(outcome.reason as object | undefined), retryable: false });
+            // Failed for good on an earlier attempt: not worked again, so acked like a duplicate.
+            await settleDeliveryOf(msg, 'ack');
             send([null, msg, null]);
             break;
           case 'conflict':
             counts.conflict += 1;
             meta(msg).idempotency = { ...info, status: 'conflict', storedHash: outcome.storedHash };
             answer(msg, 'conflict');
+            // Never acked as if processed, never retried (it would conflict again): parked with the reason.
+            await settleDeliveryOf(msg, 'park', conflictError(key));
             send([null, null, msg]);
             break;
           case 'in-flight':

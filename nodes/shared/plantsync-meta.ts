@@ -1,4 +1,5 @@
 import type { NodeMessage } from 'node-red';
+import type { DeliveryHandle } from '../../lib/delivery/settlement';
 
 /** What the idempotency guard puts on `msg.plantsync.idempotency`. */
 export interface ClaimInfo {
@@ -12,7 +13,7 @@ export interface ClaimInfo {
   result?: unknown;
   reason?: unknown;
   storedHash?: string;
-  /** Set by plantsync-idempotency-complete once the claim is settled. */
+  /** Set by the settle claim node (plantsync-idempotency-complete) once the claim is settled. */
   settled?: 'completed' | 'released' | 'failed';
 }
 
@@ -24,6 +25,8 @@ export interface ReplayInfo {
 
 export interface PlantSyncMeta {
   idempotency?: ClaimInfo;
+  /** The settlement handle of a consumed delivery (set by plantsync-consume). */
+  delivery?: DeliveryHandle;
   replay?: ReplayInfo;
   validation?: unknown;
   [k: string]: unknown;

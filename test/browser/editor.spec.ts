@@ -230,14 +230,20 @@ describe('editor in a real browser: every PlantSync node added, edited and expla
     const request = labels['plantsync-request'];
     assert.ok(request.endpointLabel, 'the request node got an endpoint');
     assert.ok(request.label.includes(String(request.endpointRole)) || request.label.includes(request.endpointLabel), `request label "${request.label}" names its target (${request.endpointLabel})`);
+    // Each settle node says what it settles: the claim (and the delivery, by default), or the delivery.
     const settle = labels['plantsync-idempotency-complete'];
-    assert.match(settle.label, /^settle\b/, `settle label "${settle.label}"`);
+    assert.equal(settle.label, 'settle claim + delivery: complete', `settle label "${settle.label}"`);
+    assert.equal(labels['plantsync-settle-delivery'].label, 'settle delivery: ack');
     const palette = await page.evaluate(ed.paletteCategory, 'PlantSync');
-    assert.equal(palette.find((p) => p.type === 'plantsync-idempotency-complete')?.label, 'settle');
+    // The palette breaks a label of several words into lines.
+    const paletteLabel = (type: string) => palette.find((p) => p.type === type)?.label.replace(/\s+/g, ' ');
+    assert.equal(paletteLabel('plantsync-idempotency-complete'), 'settle claim');
+    assert.equal(paletteLabel('plantsync-settle-delivery'), 'settle delivery');
     await page.evaluate(ed.showHelp, 'plantsync-idempotency-complete');
     await page.waitForFunction(ed.helpShown, 'plantsync-idempotency-complete', { timeout: STEP_MS });
     const help = (await page.evaluate(ed.readableTexts, '.red-ui-help')).join('\n');
-    assert.doesNotMatch(help, /settle claim|claim: complete|idempotency-complete/i, 'the help uses the one name');
+    assert.match(help, /settle claim \+ delivery/, 'the help uses the name the canvas shows');
+    assert.doesNotMatch(help, /\bsettle: complete\b/, 'no old name');
     assert.deepEqual(newConsoleErrors(), []);
   });
 

@@ -15,8 +15,8 @@ export type DeliveredMsg = Record<string, unknown> & {
   payload: { id: string };
   amqp: { attempt: number; headers: Record<string, unknown>; routingKey: string; exchange: string; deliveryTag: number; transport: string };
 };
-/** ok: done now; later: done after 400 ms (work still running); fail: retryable error; hold: never. */
-export type Decision = 'ok' | 'later' | 'fail' | 'hold';
+/** ok: done now; later: done after 400 ms (work still running); fail: retryable error; reject: permanent error; hold: never. */
+export type Decision = 'ok' | 'later' | 'fail' | 'reject' | 'hold';
 
 /** The "work" of the flow: records every delivery it sees and decides its fate per test. */
 export const work = {
@@ -31,7 +31,7 @@ export const work = {
   },
 };
 
-/** `test-worker`: ok / later -> output 1 (side effect recorded); fail -> output 2 with a retryable error; hold -> nothing. */
+/** `test-worker`: ok / later -> output 1 (side effect recorded); fail / reject -> output 2 with a retryable / permanent error; hold -> nothing. */
 export function workerNode(RED: NodeAPI): void {
   RED.nodes.registerType('test-worker', function (this: Node, config: NodeDef) {
     RED.nodes.createNode(this, config);
@@ -44,6 +44,7 @@ export function workerNode(RED: NodeAPI): void {
         send([input, null]);
       }
       if (decision === 'fail') send([null, { ...input, error: { code: 'ERP_UNAVAILABLE', message: 'ERP said 503', retryable: true } }]);
+      if (decision === 'reject') send([null, { ...input, error: { code: 'ERP_REJECTED', message: 'ERP said 422', retryable: false } }]);
       if (decision === 'later') {
         setTimeout(() => {
           work.effects.push(msg.payload.id);
@@ -66,7 +67,9 @@ export interface SettleFlowOptions {
 /**
  * guard -> worker -> settle complete (result = event id) / settle failure; duplicates -> settle
  * complete; a Catch on the guard and settle nodes -> settle failure. Ends in helper nodes
- * `after`, `afterdup`, `afterbad`. The consume node wires its first output to `guard`.
+ * `after`, `afterdup`, `afterbad`. The consume node wires its first output to `guard`. This is
+ * the wiring of flows saved before the guard settled duplicates itself (a settle node on the
+ * duplicate output): the specs on it show that such flows keep working.
  */
 export function settleFlow(o: SettleFlowOptions): Array<Record<string, unknown>> {
   const at = o.at;
@@ -88,7 +91,7 @@ export const completedIds = (msgs: Record<string, unknown>[]): string[] => msgs.
 type FlowNode = { id: string; type: string; name?: string; payload?: string; wires?: string[][]; [k: string]: unknown };
 
 /**
- * Loads a shipped consume-and-post example (inject nodes dropped, debug nodes as helpers, the
+ * Loads a shipped consume-and-post example, or a flow saved from one (inject nodes dropped, debug nodes as helpers, the
  * store file and other nodes adapted by `adapt`), presses its "confirmation" inject twice and
  * checks what its description promises: the first posting fails, the retry (attempt 2) posts
  * once and acks, the second press is a duplicate settled without posting. Resolves with the
@@ -101,7 +104,8 @@ export async function runConsumeAndPostExample(
   credentials: Record<string, unknown> = {},
   ready: (consumer: TestNode) => Promise<void> = async () => undefined,
 ): Promise<Record<string, unknown>> {
-  const shipped = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'examples', file), 'utf8')) as FlowNode[];
+  // A file name is a shipped example; an absolute path another flow (a flow saved by an earlier version).
+  const shipped = JSON.parse(fs.readFileSync(path.isAbsolute(file) ? file : path.join(REPO_ROOT, 'examples', file), 'utf8')) as FlowNode[];
   const runnable = shipped
     .filter((n) => n.type !== 'inject')
     .map((n) => (n.type === 'debug' ? { id: n.id, z: n.z, x: n.x, y: n.y, type: 'helper' } : n))

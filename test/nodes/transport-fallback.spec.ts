@@ -22,8 +22,9 @@ import consumeNode from '../../nodes/plantsync-consume/plantsync-consume';
 import storeNode from '../../nodes/plantsync-store/plantsync-store';
 import idempotencyNode from '../../nodes/plantsync-idempotency/plantsync-idempotency';
 import completeNode from '../../nodes/plantsync-idempotency-complete/plantsync-idempotency-complete';
+import settleDeliveryNode from '../../nodes/plantsync-settle-delivery/plantsync-settle-delivery';
 
-const NODES = [publishNode, consumeNode, storeNode, idempotencyNode, completeNode, workerNode];
+const NODES = [publishNode, consumeNode, storeNode, idempotencyNode, completeNode, settleDeliveryNode, workerNode];
 const ENV = ['PLANTSYNC_AMQP_URL', 'PLANTSYNC_RETRY_TIERS', 'PLANTSYNC_BUS_FILE'] as const;
 
 describe('publish and consume without a broker node: local bus by default, PLANTSYNC_AMQP_URL switches to RabbitMQ', function () {

@@ -217,6 +217,7 @@ export class LocalConsumer {
       redelivered: row.redelivered === 1,
       ack: () => once(() => this.ack(row)),
       fail: (error) => once(() => this.failed(row, headers, attempt, error)),
+      park: (error) => once(() => this.failed(row, headers, attempt, error, true)),
     };
     try {
       await this.handler(delivery);
