@@ -22,6 +22,7 @@ export * from './idempotency/idempotency-store';
 export * from './idempotency/sqlite-store';
 export * from './idempotency/postgres-store';
 export * from './idempotency/open-store';
+export * from './idempotency/keys';
 export * from './mapping';
 export * from './adapters';
 // The RabbitMQ transport as a namespace: its TransportError (broker failures) would clash with the

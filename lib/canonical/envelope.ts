@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { dataSchemaUri, familyOf, parseEventType } from './catalogue';
+import { tryCatalogueKeyOf } from '../idempotency/keys';
+import { dataSchemaUri, familyOf } from './catalogue';
 import type { CanonicalEvent, EventDataByType, EventType } from './events';
 import { getByPointer } from './json-pointer';
-import { contentHash } from './stable-json';
-import { toCurrentVersion } from './upcasters';
 
 export interface CreateEventOptions<K extends string, T> {
   type: K;
@@ -13,14 +12,17 @@ export interface CreateEventOptions<K extends string, T> {
   /** Defaults to the catalogue's subject field of `data` (order number, lot, equipment). */
   subject?: string;
   siteid?: string;
-  /** When it happened at the source; defaults to now. */
+  /** When it happened at the source; defaults to now (never part of the idempotency key). */
   time?: string | Date;
   id?: string;
   /** The event that caused this one: its id becomes `causationid`, its correlation is kept. */
   cause?: Partial<CanonicalEvent> | null;
   /** Used when there is no causing event with a correlation id. */
   correlationid?: string;
-  /** Defaults to a deterministic key from the catalogue's key fields (or a hash of `data`). */
+  /**
+   * Defaults to the catalogue key from the source's identity fields (lib/idempotency/keys.ts);
+   * left out when `data` lacks them, so validation reports the missing identity.
+   */
   idempotencykey?: string;
   sequence?: number;
   /** Further CloudEvents extension attributes. */
@@ -57,7 +59,8 @@ export function createEvent<K extends string, T>(options: CreateEventOptions<K, 
   // Left out rather than empty when the data lacks its subject field, so validation reports it as missing.
   if (subject) event.subject = subject;
   else delete (event as Partial<CanonicalEvent>).subject;
-  event.idempotencykey = options.idempotencykey ?? deriveIdempotencyKey(event);
+  const key = options.idempotencykey ?? tryCatalogueKeyOf(event);
+  if (key !== undefined) event.idempotencykey = key;
   return event;
 }
 
@@ -66,34 +69,6 @@ export function defaultSubject(event: Pick<CanonicalEvent, 'type' | 'data'>): st
   const family = familyOf(event.type);
   const value = family ? getByPointer(event, family.subject) : undefined;
   return value === undefined || value === null ? '' : String(value);
-}
-
-/**
- * A deterministic business key: `<family>:<value>:<value>...` from the catalogue's key fields, or
- * `<family>:<subject>:<hash of data and time>` for families whose facts have no natural key: a
- * redelivered or re-sent event (same data, same source time) gets the same key, while two real
- * goods issues of the same quantity at different times stay two facts. The version is left out
- * and the hash is taken of the current version's data: an upcast v1 event and its v2 twin are the
- * same business fact and get the same key.
- */
-export function deriveIdempotencyKey(event: Pick<CanonicalEvent, 'type' | 'data' | 'subject'> & { time?: string }): string {
-  const parsed = parseEventType(event.type);
-  const familyName = parsed ? parsed.family : String(event.type);
-  const family = familyOf(event.type);
-  if (family && family.key.length > 0) {
-    const parts = family.key.map((p) => {
-      const v = getByPointer(event, p);
-      return v === undefined || v === null ? '' : escapeKeyPart(String(v));
-    });
-    return [familyName, ...parts].join(':');
-  }
-  const current = toCurrentVersion(event as CanonicalEvent);
-  return `${familyName}:${event.subject}:${contentHash({ data: current.data, time: event.time }).slice(0, 32)}`;
-}
-
-/** Keeps `:` unambiguous as the key separator whatever the identifiers contain. */
-function escapeKeyPart(part: string): string {
-  return part.replace(/%/g, '%25').replace(/:/g, '%3A');
 }
 
 /** True when a value has the shape of a canonical event (not a validation: a quick recognition). */

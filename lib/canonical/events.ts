@@ -111,6 +111,14 @@ export interface MaterialReturnedData extends MaterialActualData {
   reason?: Reason;
 }
 
+/** The source's own id of a goods movement: the identity (and idempotency key) from v2 on. */
+interface MovementIdentity {
+  movementId: string;
+}
+
+export interface MaterialConsumedV2Data extends MaterialConsumedData, MovementIdentity {}
+export interface MaterialReturnedV2Data extends MaterialReturnedData, MovementIdentity {}
+
 interface OperationCompletedBase {
   orderId: string;
   operationId: string;
@@ -131,6 +139,11 @@ export interface OperationCompletedV1Data extends OperationCompletedBase {
 
 export interface OperationCompletedV2Data extends OperationCompletedBase {
   confirmationType: 'Partial' | 'Final';
+}
+
+export interface OperationCompletedV3Data extends OperationCompletedV2Data {
+  /** The MES's own confirmation id: the identity (and idempotency key) from v3 on. */
+  confirmationId: string;
 }
 
 export interface ProductionConfirmedData {
@@ -161,6 +174,8 @@ export interface InventoryMovedData {
   reason?: Reason;
 }
 
+export interface InventoryMovedV2Data extends InventoryMovedData, MovementIdentity {}
+
 export interface QualityDispositionChangedData {
   lot: string;
   material: string;
@@ -184,6 +199,11 @@ export interface EquipmentStateChangedData {
   state: EquipmentState;
   previousState?: EquipmentState;
   reason?: Reason;
+}
+
+export interface EquipmentStateChangedV2Data extends EquipmentStateChangedData {
+  /** The source's time stamp of the change (OPC UA SourceTimestamp): with the equipment, its identity. */
+  changedAt: string;
 }
 
 export interface DowntimeStartedData {
@@ -260,13 +280,18 @@ export interface EventDataByType {
   'mfg.productionorder.cancelled.v1': ProductionOrderCancelledData;
   'mfg.productionorder.releaserejected.v1': ProductionOrderReleaseRejectedData;
   'mfg.material.consumed.v1': MaterialConsumedData;
+  'mfg.material.consumed.v2': MaterialConsumedV2Data;
   'mfg.material.returned.v1': MaterialReturnedData;
+  'mfg.material.returned.v2': MaterialReturnedV2Data;
   'mfg.operation.completed.v1': OperationCompletedV1Data;
   'mfg.operation.completed.v2': OperationCompletedV2Data;
+  'mfg.operation.completed.v3': OperationCompletedV3Data;
   'mfg.production.confirmed.v1': ProductionConfirmedData;
   'mfg.inventory.moved.v1': InventoryMovedData;
+  'mfg.inventory.moved.v2': InventoryMovedV2Data;
   'mfg.quality.disposition.changed.v1': QualityDispositionChangedData;
   'mfg.equipment.state.changed.v1': EquipmentStateChangedData;
+  'mfg.equipment.state.changed.v2': EquipmentStateChangedV2Data;
   'mfg.equipment.downtime.started.v1': DowntimeStartedData;
   'mfg.equipment.downtime.ended.v1': DowntimeEndedData;
   'mfg.integration.acknowledged.v1': IntegrationAcknowledgedData;

@@ -4,7 +4,7 @@ export * from './types';
 export * from './units';
 export * from './odata';
 export { createProfile, type MappingProfile } from './engine';
-export { repeatKeyFor, externalKeyFor, idempotencyKeyOf } from './repeat-keys';
+export { repeatKeyFor, externalKeyFor } from './repeat-keys';
 export { omitPointers } from './paths';
 export { FieldProblem } from './problem';
 export { PROFILES, operationFor, profileNamed, type ProfileName } from './registry';

@@ -7,7 +7,8 @@ import type { CanonicalEvent, EventType } from '../canonical/events';
 import { PlantSyncError } from '../errors';
 import { MappingError, show, type Direction, type MappingIssue } from './errors';
 import { fillTemplate, getPath, getPointer, matchTemplate, sameJson, templateParams } from './paths';
-import { externalKeyFor, idempotencyKeyOf, repeatKeyFor } from './repeat-keys';
+import { idempotencyKeyOf } from '../idempotency/keys';
+import { externalKeyFor, repeatKeyFor } from './repeat-keys';
 import { fieldName, toList, type RuleRunner } from './rules';
 import type {
   CanonicalPayload, DocumentResult, FieldRule, OperationSpec, ReadOperation, ReadOperationSpec, RequestContext, VendorRequest, VendorScalar,

@@ -4,8 +4,6 @@
  * operation name is part of the digest: two different calls made for one event must not share a key.
  */
 import { createHash } from 'node:crypto';
-import { deriveIdempotencyKey } from '../canonical/envelope';
-import type { CanonicalEvent } from '../canonical/events';
 
 function digest(operation: string, idempotencyKey: string): Buffer {
   return createHash('sha256').update(`plantsync\n${operation}\n${idempotencyKey}`).digest();
@@ -29,9 +27,4 @@ export function repeatKeyFor(operation: string, idempotencyKey: string): string 
  */
 export function externalKeyFor(operation: string, idempotencyKey: string): string {
   return repeatKeyFor(operation, idempotencyKey).replace(/-/g, '').toUpperCase();
-}
-
-/** The event's idempotency key, or the catalogue's deterministic key when the producer left it out. */
-export function idempotencyKeyOf(event: CanonicalEvent): string {
-  return typeof event.idempotencykey === 'string' && event.idempotencykey !== '' ? event.idempotencykey : deriveIdempotencyKey(event);
 }

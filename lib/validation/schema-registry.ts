@@ -152,7 +152,13 @@ export class SchemaRegistry {
       if (!entry.upcaster) {
         return failure('UPCAST_FAILED', [{ pointer: '/type', message: `no upcaster from ${entry.type}`, keyword: 'lifecycle' }]);
       }
-      event = entry.upcaster(event);
+      try {
+        event = entry.upcaster(event);
+      } catch (err) {
+        // An older event without what the current version requires (the source's identity).
+        if (err instanceof PlantSyncError) return failure(err.code, err.details, entry.type);
+        throw err;
+      }
       const next = this.entries.get(event.type);
       if (!next || next.version <= entry.version) {
         return failure('UPCAST_FAILED', [{ pointer: '/type', message: `upcaster of ${entry.type} produced ${event.type}`, keyword: 'lifecycle' }]);
@@ -171,7 +177,7 @@ export class SchemaRegistry {
     const parsed = parseEventType(event.type);
     if (!parsed) {
       if (!problems.some((p) => p.pointer === '/type')) {
-        problems.push({ pointer: '/type', message: 'must be an event type such as mfg.operation.completed.v2', keyword: 'pattern' });
+        problems.push({ pointer: '/type', message: 'must be an event type such as mfg.operation.completed.v3', keyword: 'pattern' });
       }
       return failure('SCHEMA_INVALID', problems);
     }

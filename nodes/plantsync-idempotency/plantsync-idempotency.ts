@@ -1,9 +1,7 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { isCanonicalEvent } from '../../lib/canonical/envelope';
-import { contentHash } from '../../lib/canonical/stable-json';
-import { toCurrentVersion } from '../../lib/canonical/upcasters';
 import { statusForError, statusForOutcome } from '../../lib/delivery/http-status';
 import { BaseError, PlantSyncError } from '../../lib/errors';
+import { businessHash, keyOfPayload } from '../../lib/idempotency/keys';
 import { failMessage } from '../shared/fail';
 import { settleDeliveryOf } from '../shared/settle-message';
 import { meta, type PlantSyncMessage } from '../shared/plantsync-meta';
@@ -16,28 +14,6 @@ interface IdempotencyNodeDef extends NodeDef {
   key?: string;
   keyType?: string;
   leaseSeconds?: string | number;
-}
-
-/**
- * The default key: the event's own `idempotencykey`, else `source` + `id` (CloudEvents' identity
- * of a duplicate delivery).
- */
-function defaultKey(payload: unknown): string {
-  if (isCanonicalEvent(payload)) {
-    if (typeof payload.idempotencykey === 'string' && payload.idempotencykey) return payload.idempotencykey;
-    return `${payload.source}#${payload.id}`;
-  }
-  throw new PlantSyncError('INVALID_INPUT', 'no idempotency key: msg.payload is not a canonical event; configure the key', [
-    { pointer: '/idempotencykey', message: 'is required when the key is derived from the event', keyword: 'required' },
-  ]);
-}
-
-/**
- * The business payload the key stands for: an event's data in its current version (its id
- * differs per delivery, and a v1 event and its upcast v2 twin are one fact), else the payload.
- */
-function payloadHash(payload: unknown): string {
-  return contentHash(isCanonicalEvent(payload) ? toCurrentVersion(payload).data : payload);
 }
 
 /** Why a conflicting delivery is parked (its reason in the parking lot). */
@@ -67,12 +43,13 @@ export = function register(RED: NodeAPI): void {
     this.on('input', (msg: PlantSyncMessage, send, done) => {
       const run = async () => {
         if (!store) throw new PlantSyncError('CONFIG_ERROR', 'no PlantSync store configured');
-        const key = keyType === 'auto' ? defaultKey(msg.payload) : await evaluateProperty(RED, this, config.key ?? '', keyType, msg);
+        // 'auto': the event's key by the one rule (lib/idempotency/keys.ts); else the flow's own.
+        const key = keyType === 'auto' ? keyOfPayload(msg.payload) : await evaluateProperty(RED, this, config.key ?? '', keyType, msg);
         if (typeof key !== 'string' || key === '') {
           throw new PlantSyncError('INVALID_INPUT', 'the idempotency key is empty', [{ pointer: '', message: 'key must be a non-empty string', keyword: 'key' }]);
         }
         const replay = meta(msg).replay;
-        const outcome = await (await store.idempotency()).claim(key, payloadHash(msg.payload), leaseMs, { reclaimFailed: replay !== undefined });
+        const outcome = await (await store.idempotency()).claim(key, businessHash(msg.payload), leaseMs, { reclaimFailed: replay !== undefined });
         const info = { store: store.id, key };
         switch (outcome.status) {
           case 'claimed':

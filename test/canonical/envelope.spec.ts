@@ -1,8 +1,9 @@
 import * as assert from 'node:assert/strict';
-import { createEvent, dataSchemaUri, defaultRegistry, deriveIdempotencyKey, isCanonicalEvent, stableStringify } from '../../lib';
-import type { OperationCompletedV2Data, ProductionOrderCancelledData } from '../../lib';
+import { createEvent, dataSchemaUri, defaultRegistry, idempotencyKeyOf, isCanonicalEvent } from '../../lib';
+import type { OperationCompletedV3Data, ProductionOrderCancelledData } from '../../lib';
 
-const completed: OperationCompletedV2Data = {
+const completed: OperationCompletedV3Data = {
+  confirmationId: 'CNF-0004711',
   orderId: '1000123',
   operationId: '0010',
   workCenter: 'WC-ASSY1',
@@ -16,11 +17,11 @@ const completed: OperationCompletedV2Data = {
 
 describe('canonical envelope: createEvent', () => {
   it('fills the CloudEvents attributes and PlantSync extensions, and the result validates', () => {
-    const event = createEvent({ type: 'mfg.operation.completed.v2', source: '/plants/P100/mes', siteid: 'P100', data: completed });
+    const event = createEvent({ type: 'mfg.operation.completed.v3', source: '/plants/P100/mes', siteid: 'P100', data: completed });
     assert.equal(event.specversion, '1.0');
     assert.match(event.id, /^[0-9a-f-]{36}$/);
     assert.equal(event.subject, '1000123', 'subject defaults to the order number');
-    assert.equal(event.dataschema, dataSchemaUri('mfg.operation.completed.v2'));
+    assert.equal(event.dataschema, dataSchemaUri('mfg.operation.completed.v3'));
     assert.ok(!Number.isNaN(Date.parse(event.time)));
     assert.match(event.correlationid!, /^[0-9a-f-]{36}$/, 'a new correlation id without a cause');
     assert.equal(event.causationid, undefined);
@@ -29,7 +30,7 @@ describe('canonical envelope: createEvent', () => {
   });
 
   it('propagates correlation from the causing event and sets causation to its id', () => {
-    const cause = createEvent({ type: 'mfg.operation.completed.v2', source: '/plants/P100/mes', data: completed, correlationid: 'order-1000123' });
+    const cause = createEvent({ type: 'mfg.operation.completed.v3', source: '/plants/P100/mes', data: completed, correlationid: 'order-1000123' });
     const next = createEvent({
       type: 'mfg.production.confirmed.v1',
       source: '/plants/P100/erp',
@@ -43,9 +44,9 @@ describe('canonical envelope: createEvent', () => {
 
   it('starts a correlation at a causing event that has none (its id), else takes the option', () => {
     const cause = { id: 'evt-1', specversion: '1.0' as const };
-    const a = createEvent({ type: 'mfg.operation.completed.v2', source: '/s', cause, data: completed });
+    const a = createEvent({ type: 'mfg.operation.completed.v3', source: '/s', cause, data: completed });
     assert.equal(a.correlationid, 'evt-1');
-    const b = createEvent({ type: 'mfg.operation.completed.v2', source: '/s', correlationid: 'lot-7', data: completed });
+    const b = createEvent({ type: 'mfg.operation.completed.v3', source: '/s', correlationid: 'lot-7', data: completed });
     assert.equal(b.correlationid, 'lot-7');
   });
 
@@ -58,31 +59,26 @@ describe('canonical envelope: createEvent', () => {
     assert.equal(a.idempotencykey, b.idempotencykey);
   });
 
-  it('hashes data and source time for facts without a natural key: key order does not matter, content and time do', () => {
-    const reordered = JSON.parse(stableStringify(completed)) as OperationCompletedV2Data;
-    const time = '2026-11-26T07:30:05Z';
-    const a = createEvent({ type: 'mfg.operation.completed.v2', source: '/s', time, data: completed });
-    const b = createEvent({ type: 'mfg.operation.completed.v2', source: '/s', time, data: reordered });
-    const c = createEvent({ type: 'mfg.operation.completed.v2', source: '/s', time, data: { ...completed, yield: { value: 96, uom: 'EA' } } });
-    const later = createEvent({ type: 'mfg.operation.completed.v2', source: '/s', time: '2026-11-26T14:00:00Z', data: completed });
-    assert.equal(a.idempotencykey, b.idempotencykey);
-    assert.notEqual(a.idempotencykey, c.idempotencykey);
-    assert.notEqual(a.idempotencykey, later.idempotencykey, 'the same quantity confirmed again later is another fact');
-    assert.match(a.idempotencykey!, /^mfg\.operation\.completed:1000123:[0-9a-f]{32}$/);
-    assert.equal(deriveIdempotencyKey(a), a.idempotencykey);
+  it('keys a fact by its source identity, never by the time PlantSync defaults to now', () => {
+    const a = createEvent({ type: 'mfg.operation.completed.v3', source: '/s', data: completed });
+    const later = createEvent({ type: 'mfg.operation.completed.v3', source: '/s', time: '2030-01-01T00:00:00Z', data: completed });
+    assert.equal(a.idempotencykey, 'mfg.operation.completed:P100:CNF-0004711');
+    assert.equal(later.idempotencykey, a.idempotencykey, 'a resend later is the same fact');
+    assert.equal(idempotencyKeyOf({ ...a, idempotencykey: undefined }), a.idempotencykey);
   });
 
-  it('gives a v1 event and its v2 twin the same key', () => {
-    const { confirmationType, ...rest } = completed;
-    const time = '2026-11-26T07:30:05Z';
-    const v1 = createEvent({ type: 'mfg.operation.completed.v1', source: '/s', time, data: { ...rest, final: confirmationType === 'Final' } });
-    const v2 = createEvent({ type: 'mfg.operation.completed.v2', source: '/s', time, data: completed });
-    assert.equal(v1.idempotencykey, v2.idempotencykey);
+  it('leaves the key out when the data lacks its identity, so validation names the missing field', () => {
+    const { confirmationId, ...anonymous } = completed;
+    assert.ok(confirmationId);
+    const e = createEvent({ type: 'mfg.operation.completed.v3', source: '/s', data: anonymous });
+    assert.equal('idempotencykey' in e, false);
+    const result = defaultRegistry().validate(e);
+    assert.ok(!result.valid && result.errors.some((p) => p.pointer === '/data/confirmationId' && p.keyword === 'required'), JSON.stringify(result));
   });
 
   it('keeps explicit subject, key, time, sequence and extension attributes', () => {
     const e = createEvent({
-      type: 'mfg.operation.completed.v2', source: '/s', data: completed, subject: 'S', idempotencykey: 'K',
+      type: 'mfg.operation.completed.v3', source: '/s', data: completed, subject: 'S', idempotencykey: 'K',
       time: new Date('2026-11-26T07:30:00Z'), sequence: 4, extensions: { traceparent: '00-abc-def-01' },
     });
     assert.equal(e.subject, 'S');
@@ -93,7 +89,7 @@ describe('canonical envelope: createEvent', () => {
   });
 
   it('recognises canonical events by shape', () => {
-    assert.equal(isCanonicalEvent(createEvent({ type: 'mfg.operation.completed.v2', source: '/s', data: completed })), true);
+    assert.equal(isCanonicalEvent(createEvent({ type: 'mfg.operation.completed.v3', source: '/s', data: completed })), true);
     assert.equal(isCanonicalEvent({ id: 'x', type: 'y' }), false);
     assert.equal(isCanonicalEvent(null), false);
     assert.equal(isCanonicalEvent('{"specversion":"1.0"}'), false);

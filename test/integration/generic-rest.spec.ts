@@ -35,15 +35,15 @@ const ORDER = {
 const events = {
   dispatch: (orderId = '1000123') => canonical('mfg.productionorder.released.v1', { ...ORDER, orderId }, '/plants/P100/erp'),
   revise: () => canonical('mfg.productionorder.revised.v1', { ...ORDER, revision: 1, quantity: { value: 90, uom: 'EA' } }, '/plants/P100/erp'),
-  confirm: () => canonical('mfg.operation.completed.v2', {
-    orderId: '1000124', operationId: '0010', workCenter: 'WC-PACK1', site: 'P100', actualStart: '2026-11-26T14:00:00Z', actualEnd: '2026-11-26T15:00:00Z',
+  confirm: () => canonical('mfg.operation.completed.v3', {
+    confirmationId: 'CNF-1000124-0010-1', orderId: '1000124', operationId: '0010', workCenter: 'WC-PACK1', site: 'P100', actualStart: '2026-11-26T14:00:00Z', actualEnd: '2026-11-26T15:00:00Z',
     yield: { value: 30, uom: 'EA' }, scrap: { value: 0, uom: 'EA' }, confirmationType: 'Partial',
   }),
-  consume: (uom = 'KG') => canonical('mfg.material.consumed.v1', {
-    orderId: '1000123', operationId: '0010', material: 'RM-100-STEEL', quantity: { value: 12.5, uom }, site: 'P100', storageLocation: 'A-01-01',
+  consume: (uom = 'KG') => canonical('mfg.material.consumed.v2', {
+    movementId: `MV-261-${uom}`, orderId: '1000123', operationId: '0010', material: 'RM-100-STEEL', quantity: { value: 12.5, uom }, site: 'P100', storageLocation: 'A-01-01',
   }),
-  move: (kg = 20) => canonical('mfg.inventory.moved.v1', {
-    material: 'RM-100-STEEL', quantity: { value: kg, uom: 'KG' },
+  move: (kg = 20) => canonical('mfg.inventory.moved.v2', {
+    movementId: `TO-${kg}`, material: 'RM-100-STEEL', quantity: { value: kg, uom: 'KG' },
     from: { site: 'P100', storageLocation: 'A-01-01', stockType: 'Unrestricted' }, to: { site: 'P100', storageLocation: 'QC-01', stockType: 'QualityInspection' },
     reason: { code: 'SAMPLE' },
   }, '/plants/P100/mes'),
@@ -51,8 +51,8 @@ const events = {
     lot: 'L2026-1126-01', material: 'FG-4711', site: 'P100', from: 'Restricted', to: 'Unrestricted', decision: 'Release',
     decidedBy: 'QM-USER1', decidedAt: '2026-11-27T10:15:00Z',
   }, '/plants/P100/qms'),
-  giveBack: () => canonical('mfg.material.returned.v1', {
-    orderId: '1000123', material: 'RM-100-STEEL', quantity: { value: 500, uom: 'GRM' }, site: 'P100', storageLocation: 'A-01-01',
+  giveBack: () => canonical('mfg.material.returned.v2', {
+    movementId: 'MV-262-1', orderId: '1000123', material: 'RM-100-STEEL', quantity: { value: 500, uom: 'GRM' }, site: 'P100', storageLocation: 'A-01-01',
   }),
 };
 
@@ -107,7 +107,7 @@ const WRITES: WriteCase[] = [
     withoutKeys: { kind: 'posts-twice', second: { documentNumber: '1000123' } },
   },
   {
-    title: 'confirmOperation (mfg.operation.completed.v2) on the MES',
+    title: 'confirmOperation (mfg.operation.completed.v3) on the MES',
     operation: 'confirmOperation',
     system: 'MES',
     event: events.confirm,
@@ -120,7 +120,7 @@ const WRITES: WriteCase[] = [
     withoutKeys: { kind: 'posts-twice', second: { documentNumber: 'MC-000002' } },
   },
   {
-    title: 'consumeMaterial (mfg.material.consumed.v1) on the MES',
+    title: 'consumeMaterial (mfg.material.consumed.v2) on the MES',
     operation: 'consumeMaterial',
     system: 'MES',
     event: () => events.consume(),
@@ -136,7 +136,7 @@ const WRITES: WriteCase[] = [
     withoutKeys: { kind: 'posts-twice', second: { documentNumber: 'MCN-000002' } },
   },
   {
-    title: 'moveInventory (mfg.inventory.moved.v1) on the WMS',
+    title: 'moveInventory (mfg.inventory.moved.v2) on the WMS',
     operation: 'moveInventory',
     system: 'WMS',
     event: () => events.move(),

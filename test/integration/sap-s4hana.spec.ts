@@ -33,23 +33,23 @@ const RELEASED_ORDER = {
 
 const events = {
   release: () => canonical('mfg.productionorder.released.v1', RELEASED_ORDER, '/plants/P100/aps'),
-  confirm: (orderId = '1000123', yieldQty = 95) => canonical('mfg.operation.completed.v2', {
-    orderId, operationId: '0010', workCenter: 'WC-CUT1', site: 'P100', actualStart: '2026-11-26T06:00:00Z', actualEnd: '2026-11-26T07:30:00Z',
+  confirm: (orderId = '1000123', yieldQty = 95) => canonical('mfg.operation.completed.v3', {
+    confirmationId: `CNF-${orderId}-0010-${yieldQty}`, orderId, operationId: '0010', workCenter: 'WC-CUT1', site: 'P100', actualStart: '2026-11-26T06:00:00Z', actualEnd: '2026-11-26T07:30:00Z',
     yield: { value: yieldQty, uom: 'EA' }, scrap: { value: 5, uom: 'EA' }, confirmationType: 'Partial',
   }),
-  consume: (kg = 12.5) => canonical('mfg.material.consumed.v1', {
-    orderId: '1000123', operationId: '0010', material: 'RM-100-STEEL', quantity: { value: kg, uom: 'KG' }, site: 'P100', storageLocation: '0001',
+  consume: (kg = 12.5) => canonical('mfg.material.consumed.v2', {
+    movementId: `MV-261-${kg}`, orderId: '1000123', operationId: '0010', material: 'RM-100-STEEL', quantity: { value: kg, uom: 'KG' }, site: 'P100', storageLocation: '0001',
     reservation: { number: '0000012345', item: '0001' },
   }),
-  giveBack: () => canonical('mfg.material.returned.v1', {
-    orderId: '1000123', material: 'RM-100-STEEL', quantity: { value: 500, uom: 'GRM' }, site: 'P100', storageLocation: '0001',
+  giveBack: () => canonical('mfg.material.returned.v2', {
+    movementId: 'MV-262-1', orderId: '1000123', material: 'RM-100-STEEL', quantity: { value: 500, uom: 'GRM' }, site: 'P100', storageLocation: '0001',
   }),
   receipt: () => canonical('mfg.production.confirmed.v1', {
     orderId: '1000123', site: 'P100', material: 'FG-4711', yield: { value: 95, uom: 'EA' }, scrap: { value: 5, uom: 'EA' },
     producedLot: 'B1126-02', erpConfirmation: '0000000123', final: false,
   }),
-  move: (kg: number, from: [string, string], to: [string, string]) => canonical('mfg.inventory.moved.v1', {
-    material: 'RM-100-STEEL', quantity: { value: kg, uom: 'KG' },
+  move: (kg: number, from: [string, string], to: [string, string]) => canonical('mfg.inventory.moved.v2', {
+    movementId: `TO-${kg}-${from.join('-')}-${to.join('-')}`, material: 'RM-100-STEEL', quantity: { value: kg, uom: 'KG' },
     from: { site: 'P100', storageLocation: from[0], stockType: from[1] }, to: { site: 'P100', storageLocation: to[0], stockType: to[1] },
   }, '/plants/P100/wms'),
   decide: (decision: 'Release' | 'Hold' = 'Release') => canonical('mfg.quality.disposition.changed.v1', {
@@ -107,7 +107,7 @@ const WRITES: WriteCase[] = [
     withoutKeys: { kind: 'idempotent' },
   },
   {
-    title: 'confirmOperation (mfg.operation.completed.v2)',
+    title: 'confirmOperation (mfg.operation.completed.v3)',
     operation: 'confirmOperation',
     event: () => events.confirm(),
     setup: async (write) => {
@@ -122,7 +122,7 @@ const WRITES: WriteCase[] = [
     withoutKeys: { kind: 'posts-twice', second: { documentNumber: '0000000123', confirmationCount: '00000002' } },
   },
   {
-    title: 'goodsMovement 261 (mfg.material.consumed.v1)',
+    title: 'goodsMovement 261 (mfg.material.consumed.v2)',
     operation: 'goodsMovement',
     event: () => events.consume(),
     document: { documentNumber: '4900000001', documentYear: '2026' },
@@ -134,7 +134,7 @@ const WRITES: WriteCase[] = [
     withoutKeys: { kind: 'posts-twice', second: { documentNumber: '4900000002' } },
   },
   {
-    title: 'goodsMovement 262 (mfg.material.returned.v1)',
+    title: 'goodsMovement 262 (mfg.material.returned.v2)',
     operation: 'goodsMovement',
     event: events.giveBack,
     document: { documentNumber: '4900000001', documentYear: '2026' },
@@ -154,7 +154,7 @@ const WRITES: WriteCase[] = [
     withoutKeys: { kind: 'posts-twice', second: { documentNumber: '4900000002' } },
   },
   {
-    title: 'goodsMovement 311 (mfg.inventory.moved.v1, storage location)',
+    title: 'goodsMovement 311 (mfg.inventory.moved.v2, storage location)',
     operation: 'goodsMovement',
     event: () => events.move(20, ['0001', 'Unrestricted'], ['0002', 'Unrestricted']),
     document: { documentNumber: '4900000001', documentYear: '2026' },
@@ -163,7 +163,7 @@ const WRITES: WriteCase[] = [
     withoutKeys: { kind: 'posts-twice', second: { documentNumber: '4900000002' } },
   },
   {
-    title: 'goodsMovement 344 (mfg.inventory.moved.v1, Unrestricted -> Blocked)',
+    title: 'goodsMovement 344 (mfg.inventory.moved.v2, Unrestricted -> Blocked)',
     operation: 'goodsMovement',
     event: () => events.move(5, ['0001', 'Unrestricted'], ['0001', 'Blocked']),
     document: { documentNumber: '4900000001', documentYear: '2026' },
@@ -172,7 +172,7 @@ const WRITES: WriteCase[] = [
     withoutKeys: { kind: 'posts-twice', second: { documentNumber: '4900000002' } },
   },
   {
-    title: 'goodsMovement 343 (mfg.inventory.moved.v1, Blocked -> Unrestricted)',
+    title: 'goodsMovement 343 (mfg.inventory.moved.v2, Blocked -> Unrestricted)',
     operation: 'goodsMovement',
     event: () => events.move(2, ['0001', 'Blocked'], ['0001', 'Unrestricted']),
     setup: async (write) => {
@@ -617,8 +617,8 @@ describe('integration: sap-s4hana profile through EndpointClient against the SAP
     });
 
     it('the 13-character batch L2026-1126-01 exceeds SAP\'s 10: MAPPING_ERROR at /data/lot', async () => {
-      const event = canonical('mfg.material.consumed.v1', {
-        orderId: '1000123', material: 'FG-4711', lot: 'L2026-1126-01', quantity: { value: 1, uom: 'EA' }, site: 'P100', storageLocation: '0001',
+      const event = canonical('mfg.material.consumed.v2', {
+        movementId: 'MV-261-L1', orderId: '1000123', material: 'FG-4711', lot: 'L2026-1126-01', quantity: { value: 1, uom: 'EA' }, site: 'P100', storageLocation: '0001',
       });
       await assertNothingSent(() => write(event), '/data/lot');
     });

@@ -63,6 +63,9 @@ const TEST: ProfileDefinition = {
   },
 };
 
+// v1 goods movements have no identity of their own: their producer keys them (lib/idempotency/keys.ts).
+const KEYED = { idempotencykey: 'mes:movement:881' };
+
 const consumed = {
   orderId: '1000123', material: 'RM-100-STEEL', quantity: { value: 12.5, uom: 'KG' }, site: 'P100', storageLocation: '0001',
 };
@@ -73,7 +76,7 @@ describe('mapping: the declarative engine', () => {
   const get = profile.operation<ReadOperation>('get');
 
   it('applies constants, codecs, JSONata expressions, value-map defaults, empties and nested paths', async () => {
-    const request = await post.toVendor(event('mfg.material.consumed.v1', consumed));
+    const request = await post.toVendor(event('mfg.material.consumed.v1', consumed, KEYED));
     assert.equal(request.path, '/orders/1000123/items');
     assert.deepEqual(request.body, {
       kind: 'ISSUE', material: 'RM-100-STEEL', qty: 12.5, uom: 'KGM', label: 'RM-100-STEEL @ 0001', sloc: 'DEFAULT', location: '0001', lot: '',
@@ -86,7 +89,7 @@ describe('mapping: the declarative engine', () => {
   it('never returns a half-mapped result: every problem of one mapping in one MappingError', async () => {
     const bad = { ...consumed, material: 42, quantity: { value: -1, uom: 'KG' } } as unknown as typeof consumed;
     delete (bad as Partial<typeof bad>).storageLocation;
-    const err = await mappingError(() => post.toVendor(event('mfg.material.consumed.v1', bad)));
+    const err = await mappingError(() => post.toVendor(event('mfg.material.consumed.v1', bad, KEYED)));
     assert.equal(err.name, 'MappingError');
     assert.equal(err.code, 'MAPPING_ERROR');
     assert.equal(err.direction, 'toVendor');
@@ -157,10 +160,10 @@ describe('mapping: the declarative engine', () => {
       valueMaps: { sloc: { toVendor: { P100: 'HALL-3' } }, reason: { toVendor: { SCRAP: 'S9' } } },
       units: { toCanonical: { KGS: { uom: 'KG', factor: 1 } }, toVendor: { KG: 'KGS' } },
     });
-    const body = (await plant.operation<WriteOperation>('post').toVendor(event('mfg.material.consumed.v1', consumed))).body as Record<string, unknown>;
+    const body = (await plant.operation<WriteOperation>('post').toVendor(event('mfg.material.consumed.v1', consumed, KEYED))).body as Record<string, unknown>;
     assert.equal(body.sloc, 'HALL-3');
     assert.equal(body.uom, 'KGS');
-    const base = (await post.toVendor(event('mfg.material.consumed.v1', consumed))).body as Record<string, unknown>;
+    const base = (await post.toVendor(event('mfg.material.consumed.v1', consumed, KEYED))).body as Record<string, unknown>;
     assert.equal(base.sloc, 'DEFAULT');
     assert.equal(base.uom, 'KGM');
     assert.deepEqual(TEST.valueMaps.sloc.toVendor, {}, 'the definition is not mutated');
@@ -186,7 +189,7 @@ describe('mapping: the declarative engine', () => {
   });
 
   it('rejects an event type the operation does not map', async () => {
-    const err = await mappingError(() => post.toVendor(event('mfg.material.returned.v1', consumed)));
+    const err = await mappingError(() => post.toVendor(event('mfg.material.returned.v1', consumed, KEYED)));
     assert.equal(err.field, '/type');
     assert.equal(err.details[0].keyword, 'operation');
   });

@@ -48,7 +48,8 @@ export async function mappingError(fn: () => Promise<unknown> | unknown): Promis
   assert.fail('expected a MappingError');
 }
 
-export const confirmation: EventDataByType['mfg.operation.completed.v2'] = {
+export const confirmation: EventDataByType['mfg.operation.completed.v3'] = {
+  confirmationId: 'CNF-0004711',
   orderId: '1000123',
   operationId: '0010',
   workCenter: 'WC-CUT1',
@@ -63,7 +64,8 @@ export const confirmation: EventDataByType['mfg.operation.completed.v2'] = {
   confirmationType: 'Final',
 };
 
-export const consumption: EventDataByType['mfg.material.consumed.v1'] = {
+export const consumption: EventDataByType['mfg.material.consumed.v2'] = {
+  movementId: 'MV-0000881',
   orderId: '1000123',
   operationId: '0010',
   material: 'RM-100-STEEL',
@@ -75,7 +77,8 @@ export const consumption: EventDataByType['mfg.material.consumed.v1'] = {
   finalIssue: false,
 };
 
-export const returned: EventDataByType['mfg.material.returned.v1'] = {
+export const returned: EventDataByType['mfg.material.returned.v2'] = {
+  movementId: 'MV-0000882',
   orderId: '1000123',
   material: 'RM-100-STEEL',
   lot: 'B1120-04',
@@ -85,7 +88,8 @@ export const returned: EventDataByType['mfg.material.returned.v1'] = {
   reason: { code: 'SURPLUS' },
 };
 
-export const relocation: EventDataByType['mfg.inventory.moved.v1'] = {
+export const relocation: EventDataByType['mfg.inventory.moved.v2'] = {
+  movementId: 'TO-0000081234',
   material: 'FG-4711',
   lot: 'B1126-01',
   quantity: { value: 40, uom: 'EA' },
@@ -93,7 +97,8 @@ export const relocation: EventDataByType['mfg.inventory.moved.v1'] = {
   to: { site: 'P100', storageLocation: '0005', stockType: 'Unrestricted' },
 };
 
-export const blocking: EventDataByType['mfg.inventory.moved.v1'] = {
+export const blocking: EventDataByType['mfg.inventory.moved.v2'] = {
+  movementId: 'TO-0000081235',
   material: 'FG-4711',
   lot: 'B1126-01',
   quantity: { value: 40, uom: 'EA' },

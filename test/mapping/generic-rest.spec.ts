@@ -53,7 +53,7 @@ describe('mapping: generic REST profile, writes (round trips)', () => {
   });
 
   it('confirmOperation: -> POST /api/v1/orders/{orderId}/operations/{seq}/confirmations', async () => {
-    const request = await assertRoundTrip(write('confirmOperation'), event('mfg.operation.completed.v2', confirmation));
+    const request = await assertRoundTrip(write('confirmOperation'), event('mfg.operation.completed.v3', confirmation));
     assert.equal(request.path, '/api/v1/orders/1000123/operations/0010/confirmations');
     assert.deepEqual(request.body, {
       goodQuantity: 95, scrapQuantity: 5, reworkQuantity: 2, unit: 'PCE', startedAt: '2026-11-26T06:00:00Z', finishedAt: '2026-11-26T07:30:00Z',
@@ -62,7 +62,7 @@ describe('mapping: generic REST profile, writes (round trips)', () => {
     const partial = { ...confirmation, confirmationType: 'Partial' as const, actualStart: '2026-11-26T07:00:00+01:00' };
     delete (partial as Partial<typeof partial>).rework;
     delete (partial as Partial<typeof partial>).varianceReason;
-    const p = await write('confirmOperation').toVendor(event('mfg.operation.completed.v2', partial));
+    const p = await write('confirmOperation').toVendor(event('mfg.operation.completed.v3', partial));
     assert.equal((p.body as Body).final, false);
     assert.equal((p.body as Body).reworkQuantity, 0, 'reworkQuantity is required by the contract');
     assert.equal((p.body as Body).startedAt, '2026-11-26T06:00:00Z', 'normalised to UTC');
@@ -70,7 +70,7 @@ describe('mapping: generic REST profile, writes (round trips)', () => {
   });
 
   it('confirmOperation: reading back needs the path, and names what is missing without it', async () => {
-    const request = await write('confirmOperation').toVendor(event('mfg.operation.completed.v2', confirmation));
+    const request = await write('confirmOperation').toVendor(event('mfg.operation.completed.v3', confirmation));
     const err = await mappingError(() => write('confirmOperation').fromVendorRequest(request.body));
     assert.deepEqual(err.issues.map((i) => i.field), ['$path/orderId', '$path/sequence']);
     const wrong = await mappingError(() => write('confirmOperation').fromVendorRequest(request.body, { path: '/api/v1/orders/1000123/consumptions' }));
@@ -78,20 +78,20 @@ describe('mapping: generic REST profile, writes (round trips)', () => {
   });
 
   it('consumeMaterial: -> POST /api/v1/orders/{orderId}/consumptions', async () => {
-    const request = await assertRoundTrip(write('consumeMaterial'), event('mfg.material.consumed.v1', consumption));
+    const request = await assertRoundTrip(write('consumeMaterial'), event('mfg.material.consumed.v2', consumption));
     assert.equal(request.path, '/api/v1/orders/1000123/consumptions');
     assert.deepEqual(request.body, { material: 'RM-100-STEEL', lot: 'B1120-04', quantity: { amount: 12.5, unit: 'KGM' }, location: '0001', sequence: '0010' });
   });
 
   it('moveInventory: -> POST /api/v1/movements with the stock status map', async () => {
-    const request = await assertRoundTrip(write('moveInventory'), event('mfg.inventory.moved.v1', blocking));
+    const request = await assertRoundTrip(write('moveInventory'), event('mfg.inventory.moved.v2', blocking));
     assert.equal(request.path, '/api/v1/movements');
     assert.deepEqual(request.body, {
       material: 'FG-4711', lot: 'B1126-01', quantity: { amount: 40, unit: 'PCE' },
       from: { site: 'P100', location: '0003', status: 'AVAILABLE' }, to: { site: 'P100', location: '0003', status: 'BLOCKED' }, reason: 'QHOLD',
     });
     const qc = { ...relocation, to: { ...relocation.to, stockType: 'QualityInspection' as const } };
-    const r = await assertRoundTrip(write('moveInventory'), event('mfg.inventory.moved.v1', qc));
+    const r = await assertRoundTrip(write('moveInventory'), event('mfg.inventory.moved.v2', qc));
     assert.equal(((r.body as Body).to as Body).status, 'QC');
   });
 
@@ -122,7 +122,7 @@ describe('mapping: generic REST profile, writes (round trips)', () => {
   it('rejects bad canonical input with every problem at its pointer', async () => {
     const data = { ...consumption, quantity: { value: 3, uom: 'BOX' } };
     delete (data as Partial<typeof data>).orderId;
-    const err = await mappingError(() => write('consumeMaterial').toVendor(event('mfg.material.consumed.v1', data)));
+    const err = await mappingError(() => write('consumeMaterial').toVendor(event('mfg.material.consumed.v2', data)));
     assert.equal(err.direction, 'toVendor');
     assert.deepEqual(err.details.map((d) => d.pointer).sort(), ['/data/orderId', '/data/quantity/uom']);
   });

@@ -13,7 +13,7 @@ const itemOf = (body: unknown) => ((body as Body).to_MaterialDocumentItem as { r
 
 describe('mapping: SAP S/4HANA profile, writes (round trips)', () => {
   it('confirmOperation: operation.completed.v2 -> ProdnOrdConf2 with decimal strings, flags, UTC date + time pairs', async () => {
-    const e = event('mfg.operation.completed.v2', confirmation);
+    const e = event('mfg.operation.completed.v3', confirmation);
     const request = await assertRoundTrip(write('confirmOperation'), e);
     assert.equal(request.method, 'POST');
     assert.equal(request.path, `${SAP_SERVICES.CONF}/ProdnOrdConf2`);
@@ -40,7 +40,7 @@ describe('mapping: SAP S/4HANA profile, writes (round trips)', () => {
     delete (data as Partial<typeof data>).rework;
     delete (data as Partial<typeof data>).varianceReason;
     delete (data as Partial<typeof data>).personnel;
-    const request = await assertRoundTrip(write('confirmOperation'), event('mfg.operation.completed.v2', data));
+    const request = await assertRoundTrip(write('confirmOperation'), event('mfg.operation.completed.v3', data));
     const body = request.body as Body;
     assert.equal(body.FinalConfirmationType, '');
     assert.equal(body.IsFinalConfirmation, false);
@@ -50,13 +50,13 @@ describe('mapping: SAP S/4HANA profile, writes (round trips)', () => {
     assert.equal(body.ConfirmedExecutionEndDate, SAP_DAY['2026-11-27']);
     assert.equal(body.ConfirmedExecutionEndTime, 'PT00H30M00S');
 
-    const local = await write('confirmOperation').toVendor(event('mfg.operation.completed.v2', { ...data, actualEnd: '2026-11-27T01:30:00+01:00' }));
+    const local = await write('confirmOperation').toVendor(event('mfg.operation.completed.v3', { ...data, actualEnd: '2026-11-27T01:30:00+01:00' }));
     assert.equal((local.body as Body).ConfirmedExecutionEndDate, SAP_DAY['2026-11-27'], 'UTC date of 00:30Z');
     assert.equal((local.body as Body).ConfirmedExecutionEndTime, 'PT00H30M00S', 'UTC time');
   });
 
   it('confirmOperation: a unit conflict between yield and scrap is an error, not a guess', async () => {
-    const e = event('mfg.operation.completed.v2', { ...confirmation, scrap: { value: 0.5, uom: 'KG' } });
+    const e = event('mfg.operation.completed.v3', { ...confirmation, scrap: { value: 0.5, uom: 'KG' } });
     const err = await mappingError(() => write('confirmOperation').toVendor(e));
     assert.equal(err.field, '/data/scrap');
     assert.equal(err.details[0].keyword, 'conflict');
@@ -64,35 +64,35 @@ describe('mapping: SAP S/4HANA profile, writes (round trips)', () => {
   });
 
   it('confirmOperation: reading back a body whose two final flags disagree is a conflict', async () => {
-    const request = await write('confirmOperation').toVendor(event('mfg.operation.completed.v2', confirmation));
+    const request = await write('confirmOperation').toVendor(event('mfg.operation.completed.v3', confirmation));
     const err = await mappingError(() => write('confirmOperation').fromVendorRequest({ ...(request.body as Body), IsFinalConfirmation: false }));
     assert.equal(err.field, 'IsFinalConfirmation');
     assert.equal(err.details[0].keyword, 'conflict');
   });
 
   it('SAP field limits are MappingErrors before the call: 3 decimals, 4-character reasons, 10-character batches', async () => {
-    const fine = await mappingError(() => write('goodsMovement').toVendor(event('mfg.material.consumed.v1', { ...consumption, quantity: { value: 1.2345, uom: 'KG' } })));
+    const fine = await mappingError(() => write('goodsMovement').toVendor(event('mfg.material.consumed.v2', { ...consumption, quantity: { value: 1.2345, uom: 'KG' } })));
     assert.equal(fine.field, '/data/quantity/value');
     assert.equal(fine.details[0].keyword, 'precision');
     const grams = createProfile(sap, { units: { toVendor: { KG: 'G' } } }).operation<WriteOperation>('goodsMovement');
-    const inGrams = await grams.toVendor(event('mfg.material.consumed.v1', { ...consumption, quantity: { value: 1.2345, uom: 'KG' } }));
+    const inGrams = await grams.toVendor(event('mfg.material.consumed.v2', { ...consumption, quantity: { value: 1.2345, uom: 'KG' } }));
     assert.equal(itemOf(inGrams.body).QuantityInEntryUnit, '1234.500', 'a plant posting in grams keeps the precision');
 
     const reason = { ...confirmation, varianceReason: { code: 'SCR-BURR' } };
-    const long = await mappingError(() => write('confirmOperation').toVendor(event('mfg.operation.completed.v2', reason)));
+    const long = await mappingError(() => write('confirmOperation').toVendor(event('mfg.operation.completed.v3', reason)));
     assert.equal(long.field, '/data/varianceReason/code');
     assert.match(long.message, /'SCR-BURR' is longer than the 4 characters VarianceReasonCode takes/);
     const plant = createProfile(sap, { valueMaps: { varianceReason: { toVendor: { 'SCR-BURR': 'SCR1' } } } });
-    const mapped = await assertRoundTrip(plant.operation<WriteOperation>('confirmOperation'), event('mfg.operation.completed.v2', reason));
+    const mapped = await assertRoundTrip(plant.operation<WriteOperation>('confirmOperation'), event('mfg.operation.completed.v3', reason));
     assert.equal((mapped.body as Body).VarianceReasonCode, 'SCR1', 'the plant maps its reason code without code');
 
-    const batch = await mappingError(() => write('goodsMovement').toVendor(event('mfg.material.consumed.v1', { ...consumption, lot: 'L2026-1120-04' })));
+    const batch = await mappingError(() => write('goodsMovement').toVendor(event('mfg.material.consumed.v2', { ...consumption, lot: 'L2026-1120-04' })));
     assert.equal(batch.field, '/data/lot');
     assert.equal(batch.details[0].keyword, 'maxLength');
   });
 
   it('goodsMovement: material consumed -> 261 with GoodsMovementCode 03, order and reservation', async () => {
-    const request = await assertRoundTrip(write('goodsMovement'), event('mfg.material.consumed.v1', consumption));
+    const request = await assertRoundTrip(write('goodsMovement'), event('mfg.material.consumed.v2', consumption));
     const body = request.body as Body;
     assert.equal(request.path, `${SAP_SERVICES.MDOC}/A_MaterialDocumentHeader`);
     assert.equal(body.GoodsMovementCode, '03');
@@ -107,7 +107,7 @@ describe('mapping: SAP S/4HANA profile, writes (round trips)', () => {
   it('goodsMovement: material returned -> 262; without a lot, Batch is ""', async () => {
     const data = { ...returned };
     delete (data as Partial<typeof data>).lot;
-    const request = await assertRoundTrip(write('goodsMovement'), event('mfg.material.returned.v1', data));
+    const request = await assertRoundTrip(write('goodsMovement'), event('mfg.material.returned.v2', data));
     assert.equal(itemOf(request.body).GoodsMovementType, '262');
     assert.equal(itemOf(request.body).Batch, '');
     assert.equal(itemOf(request.body).QuantityInEntryUnit, '0.750');
@@ -116,7 +116,7 @@ describe('mapping: SAP S/4HANA profile, writes (round trips)', () => {
   it('goodsMovement: a plant posting in grams converts KG <-> G with the factor, exactly', async () => {
     const grams = createProfile(sap, { units: { toVendor: { KG: 'G' } } });
     const op = grams.operation<WriteOperation>('goodsMovement');
-    const request = await assertRoundTrip(op, event('mfg.material.consumed.v1', { ...consumption, quantity: { value: 0.7, uom: 'KG' } }));
+    const request = await assertRoundTrip(op, event('mfg.material.consumed.v2', { ...consumption, quantity: { value: 0.7, uom: 'KG' } }));
     assert.equal(itemOf(request.body).QuantityInEntryUnit, '700.000');
     assert.equal(itemOf(request.body).EntryUnit, 'G');
     const inbound = await sap.operation<WriteOperation>('goodsMovement').fromVendorRequest({
@@ -127,7 +127,7 @@ describe('mapping: SAP S/4HANA profile, writes (round trips)', () => {
   });
 
   it('goodsMovement: inventory moved between storage locations -> 311 with the receiving side', async () => {
-    const request = await assertRoundTrip(write('goodsMovement'), event('mfg.inventory.moved.v1', relocation));
+    const request = await assertRoundTrip(write('goodsMovement'), event('mfg.inventory.moved.v2', relocation));
     const body = request.body as Body;
     assert.equal(body.GoodsMovementCode, '04');
     assert.deepEqual(itemOf(body), {
@@ -138,33 +138,33 @@ describe('mapping: SAP S/4HANA profile, writes (round trips)', () => {
   });
 
   it('goodsMovement: unrestricted -> blocked is 344, blocked -> unrestricted 343, in one storage location', async () => {
-    const block = await assertRoundTrip(write('goodsMovement'), event('mfg.inventory.moved.v1', blocking));
+    const block = await assertRoundTrip(write('goodsMovement'), event('mfg.inventory.moved.v2', blocking));
     assert.equal(itemOf(block.body).GoodsMovementType, '344');
     assert.equal(itemOf(block.body).IssuingOrReceivingStorageLoc, undefined);
     const unblockData = { ...blocking, from: blocking.to, to: blocking.from };
-    const unblock = await assertRoundTrip(write('goodsMovement'), event('mfg.inventory.moved.v1', unblockData));
+    const unblock = await assertRoundTrip(write('goodsMovement'), event('mfg.inventory.moved.v2', unblockData));
     assert.equal(itemOf(unblock.body).GoodsMovementType, '343');
     assert.equal(itemOf(unblock.body).InventoryStockType, '07');
   });
 
   it('goodsMovement: a stock change that is none of 311 / 343 / 344 is a MappingError naming the field', async () => {
     const qi = { ...blocking, to: { ...blocking.to, stockType: 'QualityInspection' as const } };
-    const e1 = await mappingError(() => write('goodsMovement').toVendor(event('mfg.inventory.moved.v1', qi)));
+    const e1 = await mappingError(() => write('goodsMovement').toVendor(event('mfg.inventory.moved.v2', qi)));
     assert.equal(e1.field, '/data/to/stockType');
     assert.match(e1.message, /Unrestricted -> QualityInspection has no movement type/);
     const both = { ...relocation, to: { ...relocation.to, stockType: 'Blocked' as const } };
-    assert.equal((await mappingError(() => write('goodsMovement').toVendor(event('mfg.inventory.moved.v1', both)))).field, '/data/to');
+    assert.equal((await mappingError(() => write('goodsMovement').toVendor(event('mfg.inventory.moved.v2', both)))).field, '/data/to');
     const plants = { ...relocation, to: { ...relocation.to, site: 'P200' } };
-    assert.equal((await mappingError(() => write('goodsMovement').toVendor(event('mfg.inventory.moved.v1', plants)))).field, '/data/to/site');
+    assert.equal((await mappingError(() => write('goodsMovement').toVendor(event('mfg.inventory.moved.v2', plants)))).field, '/data/to/site');
   });
 
   it('goodsMovement: a plant adds a stock type change (321, quality -> unrestricted) without code', async () => {
     const plant = createProfile(sap, { valueMaps: { stockTransfers: { toVendor: { 'QualityInspection>Unrestricted': '321' } } } });
     const data = { ...blocking, from: { ...blocking.from, stockType: 'QualityInspection' as const }, to: { ...blocking.to, stockType: 'Unrestricted' as const } };
-    const request = await assertRoundTrip(plant.operation<WriteOperation>('goodsMovement'), event('mfg.inventory.moved.v1', data));
+    const request = await assertRoundTrip(plant.operation<WriteOperation>('goodsMovement'), event('mfg.inventory.moved.v2', data));
     assert.equal(itemOf(request.body).GoodsMovementType, '321');
     assert.equal(itemOf(request.body).InventoryStockType, '02');
-    await mappingError(() => write('goodsMovement').toVendor(event('mfg.inventory.moved.v1', data)));
+    await mappingError(() => write('goodsMovement').toVendor(event('mfg.inventory.moved.v2', data)));
   });
 
   it('goodsMovement: production confirmed -> receipt 101 (GoodsMovementCode 02) into the site receipt location', async () => {
@@ -180,7 +180,7 @@ describe('mapping: SAP S/4HANA profile, writes (round trips)', () => {
   });
 
   it('goodsMovement: reading back an unknown movement type names GoodsMovementType', async () => {
-    const request = await write('goodsMovement').toVendor(event('mfg.material.consumed.v1', consumption));
+    const request = await write('goodsMovement').toVendor(event('mfg.material.consumed.v2', consumption));
     const body = { ...(request.body as Body), to_MaterialDocumentItem: { results: [{ ...itemOf(request.body), GoodsMovementType: '999' }] } };
     const err = await mappingError(() => write('goodsMovement').fromVendorRequest(body));
     assert.equal(err.field, 'to_MaterialDocumentItem/results/0/GoodsMovementType');
@@ -207,7 +207,7 @@ describe('mapping: SAP S/4HANA profile, writes (round trips)', () => {
     assert.equal(hold.field, '/data/decision');
     assert.equal(hold.details.length, 1, 'one problem for the one field, though three rules read it');
     assert.equal(hold.details[0].keyword, 'unsupported');
-    assert.match(hold.message, /no SAP usage decision.*mfg\.inventory\.moved\.v1/);
+    assert.match(hold.message, /no SAP usage decision.*mfg\.inventory\.moved\.v2/);
     const data = { ...disposition };
     delete (data as Partial<typeof data>).inspectionLot;
     const missing = await mappingError(() => write('usageDecision').toVendor(event('mfg.quality.disposition.changed.v1', data)));
@@ -397,6 +397,6 @@ describe('mapping: SAP S/4HANA profile, reads', () => {
   });
 
   it('the canonical events the SAP writes take are valid fixtures', () => {
-    for (const e of [event('mfg.operation.completed.v2', confirmation), event('mfg.inventory.moved.v1', blocking)]) assertValid(e);
+    for (const e of [event('mfg.operation.completed.v3', confirmation), event('mfg.inventory.moved.v2', blocking)]) assertValid(e);
   });
 });

@@ -15,8 +15,8 @@ const errorsOf = (id: string): LogEntry[] =>
   helper.log().getCalls().map((c) => c.args[0] as LogEntry).filter((e) => e.id === id && e.level === 20);
 
 const confirmed = () => createEvent({
-  type: 'mfg.material.consumed.v1', source: '/plants/P100/mes', siteid: 'P100',
-  data: { orderId: '1000124', operationId: '0010', material: 'RM-100-STEEL', quantity: { value: 12.5, uom: 'KG' }, site: 'P100', storageLocation: '0001' },
+  type: 'mfg.material.consumed.v2', source: '/plants/P100/mes', siteid: 'P100',
+  data: { movementId: 'MV-0000881', orderId: '1000124', operationId: '0010', material: 'RM-100-STEEL', quantity: { value: 12.5, uom: 'KG' }, site: 'P100', storageLocation: '0001' },
 });
 
 describe('plantsync-endpoint configuration checked at deploy', function () {

@@ -263,7 +263,7 @@ describe('example files: all of them deploy together into a fresh Node-RED (sett
 
       let at = mark();
       await press('ex1-in1');
-      assert.match(await next('ex1-ok', at), /mfg\.operation\.completed\.v2/);
+      assert.match(await next('ex1-ok', at), /mfg\.operation\.completed\.v3/);
 
       // The guard example, then the local bus and SAP examples: none of them sees another's keys as duplicates.
       at = mark();
@@ -317,12 +317,14 @@ describe('example flows behave as their descriptions say', () => {
 
     let got = nextMessage(ok);
     inject('operation 0010 confirmed');
-    assert.equal(((await got).payload as { type: string }).type, 'mfg.operation.completed.v2');
+    const wrapped = (await got).payload as { type: string; idempotencykey: string };
+    assert.equal(wrapped.type, 'mfg.operation.completed.v3');
+    assert.equal(wrapped.idempotencykey, 'mfg.operation.completed:P100:MES-CNF-4707', 'keyed by the MES confirmation id, not by the time');
 
     got = nextMessage(ok);
     inject('v1 event from an old MES');
     const upcast = await got;
-    assert.deepEqual((upcast.plantsync as { validation: unknown }).validation, { type: 'mfg.operation.completed.v2', upcastFrom: 'mfg.operation.completed.v1' });
+    assert.deepEqual((upcast.plantsync as { validation: unknown }).validation, { type: 'mfg.operation.completed.v3', upcastFrom: 'mfg.operation.completed.v1' });
 
     const gotBad = nextMessage(bad);
     inject('broken v1 event');
@@ -338,7 +340,7 @@ describe('example flows behave as their descriptions say', () => {
 
     const got = nextMessage(ok);
     inject('good confirmation');
-    assert.equal(((await got).payload as { type: string }).type, 'mfg.operation.completed.v2');
+    assert.equal(((await got).payload as { type: string }).type, 'mfg.operation.completed.v3');
 
     let caught = nextMessage(dead);
     inject('confirmation without order');

@@ -7,7 +7,17 @@ import { translating } from '../helpers/catalogue';
 // Status counters are translated from the real catalogue, so the tests see the numbers.
 const eventNode = translating([plantsyncEvent]).nodes;
 
+/** Resolves when `ok()` holds, checked every 10 ms; fails after `ms`. */
+async function until(ok: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await delay(10);
+  }
+}
+
 const data = {
+  confirmationId: 'CNF-0004711',
   orderId: '1000123',
   operationId: '0010',
   workCenter: 'WC-ASSY1',
@@ -23,7 +33,7 @@ function flow(config: Record<string, unknown> = {}) {
   return [
     { id: 'f1', type: 'tab' },
     {
-      id: 'e', z: 'f1', x: 100, y: 100, type: 'plantsync-event', eventType: 'mfg.operation.completed.v2', eventTypeType: 'catalogue',
+      id: 'e', z: 'f1', x: 100, y: 100, type: 'plantsync-event', eventType: 'mfg.operation.completed.v3', eventTypeType: 'catalogue',
       data: 'payload', dataType: 'msg', subjectType: 'auto', source: '/plants/${PLANT_ID}/mes', sourceType: 'env',
       siteid: 'PLANT_ID', siteidType: 'env', timeType: 'now', idempotencykeyType: 'auto', validate: true,
       wires: [['out']], ...config,
@@ -43,14 +53,37 @@ describe('plantsync-event node', () => {
     helper.getNode('e').receive({ payload: data });
     const msg = await got;
     const event = msg.payload as CanonicalEvent;
-    assert.equal(event.type, 'mfg.operation.completed.v2');
+    assert.equal(event.type, 'mfg.operation.completed.v3');
     assert.equal(event.source, '/plants/P100/mes');
     assert.equal(event.siteid, 'P100');
     assert.equal(event.subject, '1000123');
     assert.deepEqual(event.data, data);
-    assert.match(event.idempotencykey!, /^mfg\.operation\.completed:1000123:[0-9a-f]{32}$/);
+    assert.equal(event.idempotencykey, 'mfg.operation.completed:P100:CNF-0004711', 'keyed by the site and the MES confirmation id');
     assert.equal(msg.correlationid, event.correlationid);
     assert.ok(defaultRegistry().validate(event).valid);
+  });
+
+  it('gives a resent confirmation the same key although its id and time are new', async () => {
+    await helper.load(eventNode, flow());
+    const out = collect(helper.getNode('out'));
+    helper.getNode('e').receive({ payload: data });
+    helper.getNode('e').receive({ payload: data, at: 'later' });
+    helper.getNode('e').receive({ payload: { ...data, yield: { value: 94, uom: 'EA' } } });
+    await until(() => out.length === 3);
+    const events = out.map((m) => m.payload as CanonicalEvent);
+    assert.notEqual(events[0].id, events[1].id);
+    assert.deepEqual(new Set(events.map((e) => e.idempotencykey)), new Set(['mfg.operation.completed:P100:CNF-0004711']), 'a correction keeps the key: the guard sees a conflict');
+  });
+
+  it('refuses a confirmation without its source identity, naming the field', async () => {
+    await helper.load(eventNode, flow());
+    const got = nextMessage(helper.getNode('caught'));
+    const { confirmationId: _, ...anonymous } = data;
+    helper.getNode('e').receive({ payload: anonymous });
+    const msg = await got;
+    assert.equal((msg.error as { code: string }).code, 'SCHEMA_INVALID');
+    const pointers = (msg._error as { details: { pointer: string; keyword: string }[] }).details.map((d) => `${d.pointer} ${d.keyword}`);
+    assert.deepEqual(pointers, ['/data/confirmationId required']);
   });
 
   it('takes correlation from the causing event in msg.event and sets causation', async () => {
@@ -75,7 +108,7 @@ describe('plantsync-event node', () => {
   it('builds data with JSONata from an incoming canonical event, which becomes the cause', async () => {
     const expr = '{"orderId": payload.data.orderId, "site": payload.siteid, "material": "FG-4711", "yield": payload.data.yield, "scrap": payload.data.scrap, "erpConfirmation": "00004711", "final": false}';
     await helper.load(eventNode, flow({ eventType: 'mfg.production.confirmed.v1', data: expr, dataType: 'jsonata', source: '/plants/P100/erp', sourceType: 'str' }));
-    const incoming = { specversion: '1.0', id: 'evt-op-1', type: 'mfg.operation.completed.v2', siteid: 'P100', correlationid: 'corr-9', data };
+    const incoming = { specversion: '1.0', id: 'evt-op-1', type: 'mfg.operation.completed.v3', siteid: 'P100', correlationid: 'corr-9', data };
     const got = nextMessage(helper.getNode('out'));
     helper.getNode('e').receive({ payload: incoming });
     const event = (await got).payload as CanonicalEvent<Record<string, unknown>>;
@@ -91,7 +124,7 @@ describe('plantsync-event node', () => {
       eventType: 'eventType', eventTypeType: 'msg', subject: 'subj', subjectType: 'msg', time: 'at', timeType: 'msg', idempotencykey: 'key', idempotencykeyType: 'msg',
     }));
     const got = nextMessage(helper.getNode('out'));
-    helper.getNode('e').receive({ payload: data, eventType: 'mfg.operation.completed.v2', subj: 'OP-1000123-0010', at: '2026-11-26T07:30:00+01:00', key: 'conf-77' });
+    helper.getNode('e').receive({ payload: data, eventType: 'mfg.operation.completed.v3', subj: 'OP-1000123-0010', at: '2026-11-26T07:30:00+01:00', key: 'conf-77' });
     const event = (await got).payload as CanonicalEvent;
     assert.equal(event.subject, 'OP-1000123-0010');
     assert.equal(event.time, '2026-11-26T07:30:00+01:00');
@@ -118,7 +151,7 @@ describe('plantsync-event node', () => {
   it('refuses to produce a superseded version', async () => {
     await helper.load(eventNode, flow({ eventType: 'mfg.operation.completed.v1' }));
     const got = nextMessage(helper.getNode('caught'));
-    helper.getNode('e').receive({ payload: { ...data, confirmationType: undefined, final: true } });
+    helper.getNode('e').receive({ payload: { ...data, confirmationId: undefined, confirmationType: undefined, final: true } });
     assert.equal(((await got).error as { code: string }).code, 'RETIRED_EVENT_VERSION');
   });
 
@@ -146,7 +179,8 @@ describe('plantsync-event node', () => {
     assert.equal(res.status, 200);
     const types = (res.body as { type: string }[]).map((t) => t.type);
     assert.equal(types.length, 17);
-    assert.ok(types.includes('mfg.operation.completed.v2'));
+    assert.ok(!types.includes('mfg.operation.completed.v2'));
+    assert.ok(types.includes('mfg.operation.completed.v3'));
     assert.ok(!types.includes('mfg.operation.completed.v1'));
   });
 

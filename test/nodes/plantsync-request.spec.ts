@@ -9,10 +9,10 @@ type Sim = Awaited<ReturnType<typeof startSapSimulator>>;
 
 const consumed = (overrides: Record<string, unknown> = {}): CanonicalEvent =>
   createEvent({
-    type: 'mfg.material.consumed.v1',
+    type: 'mfg.material.consumed.v2',
     source: '/plants/P100/mes',
     siteid: 'P100',
-    data: { orderId: '1000124', operationId: '0010', material: 'RM-100-STEEL', quantity: { value: 12.5, uom: 'KG' }, site: 'P100', storageLocation: '0001', ...overrides },
+    data: { movementId: 'MV-0000881', orderId: '1000124', operationId: '0010', material: 'RM-100-STEEL', quantity: { value: 12.5, uom: 'KG' }, site: 'P100', storageLocation: '0001', ...overrides },
   });
 
 describe('plantsync-request node against the SAP simulator', function () {
@@ -70,8 +70,8 @@ describe('plantsync-request node against the SAP simulator', function () {
   it('applies the plant overrides of the endpoint: a reason code mapped without code', async () => {
     await load({}, 'secret', { overrides: JSON.stringify({ valueMaps: { varianceReason: { toVendor: { BURR: 'SCR2' } } } }) });
     const event = createEvent({
-      type: 'mfg.operation.completed.v2', source: '/plants/P100/mes', siteid: 'P100',
-      data: { orderId: '1000124', operationId: '0010', workCenter: 'WC-PACK1', site: 'P100', actualStart: '2026-11-26T14:00:00Z', actualEnd: '2026-11-26T14:05:00Z', yield: { value: 48, uom: 'EA' }, scrap: { value: 2, uom: 'EA' }, varianceReason: { code: 'BURR' }, confirmationType: 'Partial' },
+      type: 'mfg.operation.completed.v3', source: '/plants/P100/mes', siteid: 'P100',
+      data: { confirmationId: 'CNF-0004711', orderId: '1000124', operationId: '0010', workCenter: 'WC-PACK1', site: 'P100', actualStart: '2026-11-26T14:00:00Z', actualEnd: '2026-11-26T14:05:00Z', yield: { value: 48, uom: 'EA' }, scrap: { value: 2, uom: 'EA' }, varianceReason: { code: 'BURR' }, confirmationType: 'Partial' },
     });
     const got = await call(event);
     assert.equal(got.node.id, 'out', JSON.stringify(got.msg.error));
@@ -127,8 +127,8 @@ describe('plantsync-request node against the SAP simulator', function () {
     await load();
     // Order 1000123 is not released: SAP refuses confirmations with RU/505.
     const event = createEvent({
-      type: 'mfg.operation.completed.v2', source: '/plants/P100/mes', siteid: 'P100',
-      data: { orderId: '1000123', operationId: '0010', workCenter: 'WC-CUT1', site: 'P100', actualStart: '2026-11-26T06:00:00Z', actualEnd: '2026-11-26T07:30:00Z', yield: { value: 95, uom: 'EA' }, scrap: { value: 5, uom: 'EA' }, confirmationType: 'Partial' },
+      type: 'mfg.operation.completed.v3', source: '/plants/P100/mes', siteid: 'P100',
+      data: { confirmationId: 'CNF-0004711', orderId: '1000123', operationId: '0010', workCenter: 'WC-CUT1', site: 'P100', actualStart: '2026-11-26T06:00:00Z', actualEnd: '2026-11-26T07:30:00Z', yield: { value: 95, uom: 'EA' }, scrap: { value: 5, uom: 'EA' }, confirmationType: 'Partial' },
     });
     const got = await call(event);
     const detail = got.msg._error as { code: string; retryable: boolean; attempts: number; targetError: { code: string } };

@@ -7,7 +7,7 @@ import { translating } from '../helpers/catalogue';
 // Status counters are translated from the real catalogue, so the tests see the numbers.
 const validateNode = translating([plantsyncValidate]).nodes;
 
-const v2 = loadEventFixture('mfg.operation.completed.v2').valid[0];
+const current = loadEventFixture('mfg.operation.completed.v3').valid[0];
 const v1 = loadEventFixture('mfg.operation.completed.v1').valid[0];
 
 function flow(config: Record<string, unknown> = {}) {
@@ -30,10 +30,10 @@ describe('plantsync-validate node', () => {
   it('sends a valid event to the first output, marked with its type', async () => {
     await helper.load(validateNode, flow());
     const got = nextMessage(helper.getNode('ok'));
-    helper.getNode('v').receive({ payload: v2 });
+    helper.getNode('v').receive({ payload: current });
     const msg = await got;
-    assert.deepEqual(msg.payload, v2);
-    assert.deepEqual(msg.plantsync, { validation: { type: 'mfg.operation.completed.v2' } });
+    assert.deepEqual(msg.payload, current);
+    assert.deepEqual(msg.plantsync, { validation: { type: 'mfg.operation.completed.v3' } });
   });
 
   it('upcasts an accepted v1 event and says so', async () => {
@@ -42,21 +42,21 @@ describe('plantsync-validate node', () => {
     helper.getNode('v').receive({ payload: v1 });
     const msg = await got;
     const event = msg.payload as Record<string, unknown>;
-    assert.equal(event.type, 'mfg.operation.completed.v2');
+    assert.equal(event.type, 'mfg.operation.completed.v3');
     assert.equal((event.data as Record<string, unknown>).confirmationType, (v1.data as { final: boolean }).final ? 'Final' : 'Partial');
-    assert.deepEqual(msg.plantsync, { validation: { type: 'mfg.operation.completed.v2', upcastFrom: 'mfg.operation.completed.v1' } });
+    assert.deepEqual(msg.plantsync, { validation: { type: 'mfg.operation.completed.v3', upcastFrom: 'mfg.operation.completed.v1' } });
   });
 
   it('parses a JSON string payload (as it comes off a broker)', async () => {
     await helper.load(validateNode, flow());
     const got = nextMessage(helper.getNode('ok'));
-    helper.getNode('v').receive({ payload: JSON.stringify(v2) });
-    assert.deepEqual((await got).payload, v2);
+    helper.getNode('v').receive({ payload: JSON.stringify(current) });
+    assert.deepEqual((await got).payload, current);
   });
 
   it('sends an invalid event to the second output with every problem and the original payload', async () => {
     await helper.load(validateNode, flow());
-    const bad = structuredClone(v2) as Record<string, unknown>;
+    const bad = structuredClone(current) as Record<string, unknown>;
     const data = bad.data as Record<string, unknown>;
     delete data.orderId;
     data.scrap = { value: -1, uom: 'EA' };
@@ -93,13 +93,13 @@ describe('plantsync-validate node', () => {
     helper.getNode('v').receive({ payload: v1 });
     const error = (await got).error as { code: string; details: { message: string }[] };
     assert.equal(error.code, 'RETIRED_EVENT_VERSION');
-    assert.match(error.details[0].message, /current is mfg\.operation\.completed\.v2/);
+    assert.match(error.details[0].message, /current is mfg\.operation\.completed\.v3/);
   });
 
   it('refuses payloads above the configured byte limit', async () => {
     await helper.load(validateNode, flow({ maxBytes: 100 }));
     const got = nextMessage(helper.getNode('bad'));
-    helper.getNode('v').receive({ payload: JSON.stringify(v2) });
+    helper.getNode('v').receive({ payload: JSON.stringify(current) });
     assert.equal(((await got).error as { code: string }).code, 'PAYLOAD_TOO_LARGE');
   });
 
@@ -109,7 +109,7 @@ describe('plantsync-validate node', () => {
     helper.getNode('v').receive({ payload: 'untouched', event: v1 });
     const msg = await got;
     assert.equal(msg.payload, 'untouched');
-    assert.equal((msg.event as { type: string }).type, 'mfg.operation.completed.v2');
+    assert.equal((msg.event as { type: string }).type, 'mfg.operation.completed.v3');
   });
 
   it('counts valid and invalid events in its status', async () => {
@@ -118,7 +118,7 @@ describe('plantsync-validate node', () => {
     const oks = collect(helper.getNode('ok'));
     const bads = collect(helper.getNode('bad'));
     const n = helper.getNode('v');
-    n.receive({ payload: v2 });
+    n.receive({ payload: current });
     n.receive({ payload: v1 });
     n.receive({ payload: { nope: true } });
     await delay(400);

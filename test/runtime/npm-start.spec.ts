@@ -163,7 +163,7 @@ describe('npm start: the real Node-RED runtime with settings.js', function () {
       { id: 't1', type: 'tab', label: 'e2e' },
       { id: 'in', z: 't1', type: 'http in', url: '/e2e/confirm', method: 'post', x: 100, y: 100, wires: [['ev']] },
       {
-        id: 'ev', z: 't1', type: 'plantsync-event', eventType: 'mfg.operation.completed.v2', eventTypeType: 'catalogue', data: 'payload', dataType: 'msg',
+        id: 'ev', z: 't1', type: 'plantsync-event', eventType: 'mfg.operation.completed.v3', eventTypeType: 'catalogue', data: 'payload', dataType: 'msg',
         subjectType: 'auto', source: '/plants/${PLANT_ID}/mes', sourceType: 'env', siteid: 'PLANT_ID', siteidType: 'env', timeType: 'now',
         idempotencykeyType: 'auto', validate: true, x: 300, y: 100, wires: [['val']],
       },
@@ -175,13 +175,13 @@ describe('npm start: the real Node-RED runtime with settings.js', function () {
     await deploy(flow);
 
     const data = {
-      orderId: '1000123', operationId: '0010', workCenter: 'WC-ASSY1', site: 'P100', actualStart: '2026-11-26T06:00:00Z',
+      confirmationId: 'CNF-1000123-0010', orderId: '1000123', operationId: '0010', workCenter: 'WC-ASSY1', site: 'P100', actualStart: '2026-11-26T06:00:00Z',
       actualEnd: '2026-11-26T07:30:00Z', yield: { value: 95, uom: 'EA' }, scrap: { value: 5, uom: 'EA' }, confirmationType: 'Final',
     };
     const res = await postUntilReady('/e2e/confirm', data, (status) => status === 404);
     assert.equal(res.status, 200);
     const event = (await res.json()) as Record<string, unknown>;
-    assert.equal(event.type, 'mfg.operation.completed.v2');
+    assert.equal(event.type, 'mfg.operation.completed.v3');
     assert.equal(event.siteid, 'P100');
     assert.equal(event.source, '/plants/P100/mes');
     assert.deepEqual(event.data, data);
@@ -198,7 +198,7 @@ describe('npm start: the real Node-RED runtime with settings.js', function () {
       { id: 't2', type: 'tab', label: 'bus' },
       { id: 'bin', z: 't2', type: 'http in', url: '/e2e/bus', method: 'post', x: 100, y: 100, wires: [['bev']] },
       {
-        id: 'bev', z: 't2', type: 'plantsync-event', eventType: 'mfg.operation.completed.v2', eventTypeType: 'catalogue', data: 'payload', dataType: 'msg',
+        id: 'bev', z: 't2', type: 'plantsync-event', eventType: 'mfg.operation.completed.v3', eventTypeType: 'catalogue', data: 'payload', dataType: 'msg',
         subjectType: 'auto', source: '/plants/${PLANT_ID}/mes', sourceType: 'env', siteid: 'PLANT_ID', siteidType: 'env', timeType: 'now',
         idempotencykeyType: 'auto', validate: true, x: 300, y: 100, wires: [['bpub']],
       },
@@ -215,7 +215,7 @@ describe('npm start: the real Node-RED runtime with settings.js', function () {
     await deploy(flow);
 
     const data = {
-      orderId: '1000124', operationId: '0020', workCenter: 'WC-ASSY1', site: 'P100', actualStart: '2026-11-26T06:00:00Z',
+      confirmationId: 'CNF-1000124-0020', orderId: '1000124', operationId: '0020', workCenter: 'WC-ASSY1', site: 'P100', actualStart: '2026-11-26T06:00:00Z',
       actualEnd: '2026-11-26T07:30:00Z', yield: { value: 10, uom: 'EA' }, scrap: { value: 0, uom: 'EA' }, confirmationType: 'Final',
     };
     // 404 until the route exists; 500 (UNROUTABLE) until the consumer's group is bound.

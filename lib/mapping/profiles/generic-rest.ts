@@ -149,8 +149,8 @@ export const GENERIC_REST: ProfileDefinition = {
       params: [...ORDER_ID, { to: 'sequence', from: '/data/operationId' }],
       repeatHeader: 'Idempotency-Key',
       variants: [{
-        eventType: 'mfg.operation.completed.v2',
-        notCarried: ['/data/workCenter', '/data/site', '/data/varianceReason/text'],
+        eventType: 'mfg.operation.completed.v3',
+        notCarried: ['/data/confirmationId', '/data/workCenter', '/data/site', '/data/varianceReason/text'],
         body: [
           { to: ['goodQuantity', 'unit'], from: '/data/yield', as: 'quantity' },
           { to: ['scrapQuantity', 'unit'], from: '/data/scrap', as: 'quantity' },
@@ -178,8 +178,8 @@ export const GENERIC_REST: ProfileDefinition = {
       params: ORDER_ID,
       repeatHeader: 'Idempotency-Key',
       variants: [{
-        eventType: 'mfg.material.consumed.v1',
-        notCarried: ['/data/site', '/data/sublot', '/data/reservation', '/data/finalIssue'],
+        eventType: 'mfg.material.consumed.v2',
+        notCarried: ['/data/movementId', '/data/site', '/data/sublot', '/data/reservation', '/data/finalIssue'],
         body: [
           { to: 'material', from: '/data/material' },
           { to: 'lot', from: '/data/lot', optional: true },
@@ -198,8 +198,8 @@ export const GENERIC_REST: ProfileDefinition = {
       path: '/api/v1/movements',
       repeatHeader: 'Idempotency-Key',
       variants: [{
-        eventType: 'mfg.inventory.moved.v1',
-        notCarried: ['/data/from/bin', '/data/to/bin', '/data/handlingUnit', '/data/reason/text'],
+        eventType: 'mfg.inventory.moved.v2',
+        notCarried: ['/data/movementId', '/data/from/bin', '/data/to/bin', '/data/handlingUnit', '/data/reason/text'],
         body: [
           { to: 'material', from: '/data/material' },
           { to: 'lot', from: '/data/lot', optional: true },

@@ -20,7 +20,7 @@ export const SAP_SERVICES = {
 const { PO, CONF, MDOC, STCK, INSP } = SAP_SERVICES;
 
 const HOLD_IS_NOT_A_USAGE_DECISION =
-  'a hold has no SAP usage decision (the lot stays in quality inspection); block the stock instead with mfg.inventory.moved.v1 to stockType Blocked (movement 344)';
+  'a hold has no SAP usage decision (the lot stays in quality inspection); block the stock instead with mfg.inventory.moved.v2 to stockType Blocked (movement 344)';
 
 const VALUE_MAPS: Record<string, ValueMapDef> = {
   /** Status flags in precedence order: the first flag that is true gives the canonical state. */
@@ -193,22 +193,22 @@ const PRODUCTION_RECEIPT: FieldRule[] = [
 
 const GOODS_MOVEMENTS: WriteVariant[] = [
   {
-    eventType: 'mfg.material.consumed.v1',
+    eventType: 'mfg.material.consumed.v2',
     match: { [MOVEMENT_TYPE]: ['261'] },
     body: orderIssue('261'),
-    notCarried: ['/data/operationId', '/data/sublot', '/data/finalIssue'],
+    notCarried: ['/data/movementId', '/data/operationId', '/data/sublot', '/data/finalIssue'],
   },
   {
-    eventType: 'mfg.material.returned.v1',
+    eventType: 'mfg.material.returned.v2',
     match: { [MOVEMENT_TYPE]: ['262'] },
     body: orderIssue('262'),
-    notCarried: ['/data/operationId', '/data/sublot', '/data/reason'],
+    notCarried: ['/data/movementId', '/data/operationId', '/data/sublot', '/data/reason'],
   },
   {
-    eventType: 'mfg.inventory.moved.v1',
+    eventType: 'mfg.inventory.moved.v2',
     match: { [MOVEMENT_TYPE]: ['311', { map: 'stockTransfers' }] },
     body: INVENTORY_MOVED,
-    notCarried: ['/data/from/bin', '/data/to/bin', '/data/handlingUnit', '/data/reason'],
+    notCarried: ['/data/movementId', '/data/from/bin', '/data/to/bin', '/data/handlingUnit', '/data/reason'],
   },
   {
     eventType: 'mfg.production.confirmed.v1',
@@ -352,8 +352,8 @@ export const SAP_S4HANA: ProfileDefinition = {
       repeatHeader: 'Repeatability-Request-ID',
       externalKeyField: 'ExternalSystemConfirmation',
       variants: [{
-        eventType: 'mfg.operation.completed.v2',
-        notCarried: ['/data/workCenter', '/data/site', '/data/varianceReason/text'],
+        eventType: 'mfg.operation.completed.v3',
+        notCarried: ['/data/confirmationId', '/data/workCenter', '/data/site', '/data/varianceReason/text'],
         body: [
           { to: 'OrderID', from: '/data/orderId' },
           { to: 'OrderOperation', from: '/data/operationId' },
