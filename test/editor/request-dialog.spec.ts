@@ -32,7 +32,7 @@ describe('request dialog: operations from the runtime', () => {
     assert.deepEqual(values(select), ['auto', 'readProductionOrder', 'readStock']);
     assert.equal(select.value, 'readStock');
     assert.match(String(select.options[1].label), /^readProductionOrder — read a production order/);
-    assert.match(String(select.options[0].title), /goodsMovement: mfg\.material\.consumed\.v1/, '"post the event" says which events go where');
+    assert.match(String(select.options[0].title), /goodsMovement: mfg\.material\.consumed\.v2/, '"post the event" says which events go where');
     assert.equal(dialog.element('.plantsync-request-params').visible, true, 'a read shows its parameters field');
   });
 

@@ -20,7 +20,7 @@ import { startNodeRed, type RunningNodeRed } from '../helpers/node-red-process';
 const at = { z: 'f1', x: 100, y: 100 };
 
 /** The catalogue's valid consumption for the generic MES. */
-const consumed = () => structuredClone(loadEventFixture('mfg.material.consumed.v1').valid[0]);
+const consumed = () => structuredClone(loadEventFixture('mfg.material.consumed.v2').valid[0]);
 
 describe('plantsync-endpoint: one compiled profile, its operations served to the editor', function () {
   this.timeout(60000);
@@ -90,7 +90,7 @@ describe('plantsync-endpoint: one compiled profile, its operations served to the
     const sap = (await helper.request().get('/plantsync/profiles/sap-s4hana/operations')).body as OperationSummary[];
     const byName = Object.fromEntries(sap.map((o) => [o.name, o]));
     assert.deepEqual(byName.goodsMovement.eventTypes,
-      ['mfg.material.consumed.v1', 'mfg.material.returned.v1', 'mfg.inventory.moved.v1', 'mfg.production.confirmed.v1']);
+      ['mfg.material.consumed.v2', 'mfg.material.returned.v2', 'mfg.inventory.moved.v2', 'mfg.production.confirmed.v1']);
     assert.deepEqual([byName.readProductionOrder.kind, byName.readProductionOrder.params, byName.readProductionOrder.eventTypes], ['read', ['orderId'], []]);
     assert.equal(byName.readStock.system, 'ERP');
   });
