@@ -70,10 +70,3 @@ export function defaultSubject(event: Pick<CanonicalEvent, 'type' | 'data'>): st
   const value = family ? getByPointer(event, family.subject) : undefined;
   return value === undefined || value === null ? '' : String(value);
 }
-
-/** True when a value has the shape of a canonical event (not a validation: a quick recognition). */
-export function isCanonicalEvent(value: unknown): value is CanonicalEvent {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
-  const v = value as Record<string, unknown>;
-  return v.specversion === '1.0' && typeof v.id === 'string' && typeof v.type === 'string' && 'data' in v;
-}

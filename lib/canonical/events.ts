@@ -323,3 +323,10 @@ export interface CanonicalEvent<T = unknown, K extends string = string> {
 }
 
 export type EventOf<K extends EventType> = CanonicalEvent<EventDataByType[K], K>;
+
+/** True when a value has the shape of a canonical event (not a validation: a quick recognition). */
+export function isCanonicalEvent(value: unknown): value is CanonicalEvent {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const v = value as Record<string, unknown>;
+  return v.specversion === '1.0' && typeof v.id === 'string' && typeof v.type === 'string' && 'data' in v;
+}

@@ -1,4 +1,5 @@
-import { createEvent, isCanonicalEvent } from '../canonical/envelope';
+import { createEvent } from '../canonical/envelope';
+import { isCanonicalEvent } from '../canonical/events';
 import type { CanonicalEvent } from '../canonical/events';
 import type { DeadLetterRecord, DeadLetterSelector } from './dead-letter-store';
 import { normaliseErrorCode } from './dead-letter-selector';

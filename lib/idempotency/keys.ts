@@ -13,8 +13,7 @@
  * different business data is a conflict, detected by `businessHash`.
  */
 import { familyOf, parseEventType } from '../canonical/catalogue';
-import { isCanonicalEvent } from '../canonical/envelope';
-import type { CanonicalEvent } from '../canonical/events';
+import { isCanonicalEvent, type CanonicalEvent } from '../canonical/events';
 import { getByPointer } from '../canonical/json-pointer';
 import { contentHash } from '../canonical/stable-json';
 import { toCurrentVersion } from '../canonical/upcasters';

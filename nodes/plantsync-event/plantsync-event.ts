@@ -1,6 +1,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { CATALOGUE, currentEventTypes } from '../../lib/canonical/catalogue';
-import { createEvent, isCanonicalEvent } from '../../lib/canonical/envelope';
+import { createEvent } from '../../lib/canonical/envelope';
+import { isCanonicalEvent } from '../../lib/canonical/events';
 import type { CanonicalEvent } from '../../lib/canonical/events';
 import { PlantSyncError } from '../../lib/errors';
 import { defaultRegistry } from '../../lib/validation/schema-registry';

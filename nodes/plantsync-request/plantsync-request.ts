@@ -1,6 +1,6 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { CallResult } from '../../lib/adapters/profile-call';
-import { isCanonicalEvent } from '../../lib/canonical/envelope';
+import { isCanonicalEvent } from '../../lib/canonical/events';
 import { statusForOutcome } from '../../lib/delivery/http-status';
 import { PlantSyncError } from '../../lib/errors';
 import { defaultRegistry } from '../../lib/validation/schema-registry';
