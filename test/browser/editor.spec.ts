@@ -35,7 +35,7 @@ const STEP_MS = 15000;
 
 /** A catalogue-valid operation confirmation (as in the npm start test), fed by an inject at deploy. */
 const CONFIRMATION = {
-  orderId: '1000125', operationId: '0010', workCenter: 'WC-ASSY1', site: 'P100', actualStart: '2026-11-26T06:00:00Z',
+  confirmationId: 'CNF-BROWSER-1', orderId: '1000125', operationId: '0010', workCenter: 'WC-ASSY1', site: 'P100', actualStart: '2026-11-26T06:00:00Z',
   actualEnd: '2026-11-26T07:30:00Z', yield: { value: 95, uom: 'EA' }, scrap: { value: 5, uom: 'EA' }, confirmationType: 'Final',
 };
 
