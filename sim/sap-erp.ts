@@ -22,6 +22,8 @@ export interface SapSimulatorOptions extends ListenOptions {
   csrfTtlMs?: number;
   /** Every POST posts: Repeatability-Request-ID and ExternalSystemConfirmation are not deduplicated. */
   ignoreRepeatability?: boolean;
+  /** The clock OAuth token and CSRF token lifetimes are measured on (default Date.now; tests advance a fake one). */
+  now?: () => number;
 }
 
 export const TOKEN_PATH = '/sap/bc/sec/oauth2/token';
@@ -58,7 +60,7 @@ export async function startSapSimulator(options: SapSimulatorOptions = {}): Prom
     ...(options.csrfTtlMs !== undefined ? { csrfTtlMs: options.csrfTtlMs } : {}),
     ...(auth !== 'none' && auth.oauth?.tokenTtlSec !== undefined ? { tokenTtlSec: auth.oauth.tokenTtlSec } : {}),
   });
-  const security = new SapSecurity(auth, core.config);
+  const security = new SapSecurity(auth, core.config, options.now);
   let state = seedState();
 
   const routes: Route[] = [

@@ -37,7 +37,12 @@ export class SapSecurity {
   private readonly tokens = new Map<string, number>();
   private readonly sessions = new Map<string, { csrf: string; issuedAt: number }>();
 
-  constructor(private readonly auth: SapAuthOptions | 'none', private readonly config: SimConfig) {}
+  /** `now` is the clock token and CSRF lifetimes are measured on (tests pass a fake one). */
+  constructor(
+    private readonly auth: SapAuthOptions | 'none',
+    private readonly config: SimConfig,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** POST /sap/bc/sec/oauth2/token. With auth 'none' any client gets a (never checked) token. */
   token(call: Call): Reply {
@@ -54,7 +59,7 @@ export class SapSecurity {
     if (grant !== 'client_credentials') return { status: 400, body: { error: 'unsupported_grant_type' } };
     const accessToken = secret();
     const ttl = this.config.tokenTtlSec;
-    this.tokens.set(accessToken, Date.now() + ttl * 1000);
+    this.tokens.set(accessToken, this.now() + ttl * 1000);
     return { status: 200, headers: { 'cache-control': 'no-store' }, body: { access_token: accessToken, token_type: 'Bearer', expires_in: ttl } };
   }
 
@@ -65,7 +70,7 @@ export class SapSecurity {
     const bearer = /^Bearer\s+(\S+)$/i.exec(authorization);
     if (bearer && this.auth.oauth) {
       const expiresAt = this.tokens.get(bearer[1]);
-      if (expiresAt !== undefined && Date.now() < expiresAt) return undefined;
+      if (expiresAt !== undefined && this.now() < expiresAt) return undefined;
       return odataError(401, 'UNAUTHORIZED', 'Access token is invalid or expired', { 'www-authenticate': 'Bearer error="invalid_token"' });
     }
     const creds = basicCredentials(call);
@@ -81,11 +86,11 @@ export class SapSecurity {
     let session = id === undefined ? undefined : this.sessions.get(id);
     if (!session || id === undefined) {
       id = secret();
-      session = { csrf: secret(), issuedAt: Date.now() };
+      session = { csrf: secret(), issuedAt: this.now() };
       this.sessions.set(id, session);
     } else if (this.expired(session.issuedAt)) {
       session.csrf = secret();
-      session.issuedAt = Date.now();
+      session.issuedAt = this.now();
     }
     return { 'x-csrf-token': session.csrf, 'set-cookie': `${SESSION_COOKIE}=${id}; path=/; HttpOnly` };
   }
@@ -100,6 +105,6 @@ export class SapSecurity {
   }
 
   private expired(issuedAt: number): boolean {
-    return Date.now() - issuedAt >= this.config.csrfTtlMs;
+    return this.now() - issuedAt >= this.config.csrfTtlMs;
   }
 }

@@ -6,21 +6,13 @@ import Database from 'better-sqlite3';
 import { PlantSyncError } from '../../lib/errors';
 import { Outbox, type OutboxEntry, type OutboxOptions, type OutboxStats } from '../../lib/delivery/outbox';
 import { TokenBucket } from '../../lib/delivery/rate-limiter';
+import { waitFor } from '../helpers/wait';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plantsync-outbox-'));
 let n = 0;
 const freshFile = () => path.join(dir, `outbox-${++n}.db`);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls until `cond` holds; fails the test with `what` after `ms`. */
-async function waitFor(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 const isCode = (code: string) => (e: unknown) => e instanceof PlantSyncError && e.code === code;
 
@@ -117,7 +109,7 @@ describe('delivery: Outbox', function () {
     outbox.start(async (e) => {
       got.push(e);
     });
-    await waitFor(() => got.length === payloads.length + 1, 'all deliveries');
+    await waitFor(() => got.length === payloads.length + 1, 5000, 'all deliveries');
     assert.deepEqual(
       got.slice(0, payloads.length).map((e) => e.payload),
       payloads,
@@ -151,12 +143,12 @@ describe('delivery: Outbox', function () {
       if (seq % 10 === 9) await Promise.all(acks); // enqueue while draining
     }
     await Promise.all(acks);
-    await waitFor(() => rec.total() === partitions * perPartition, 'all deliveries', 15000);
+    await waitFor(() => rec.total() === partitions * perPartition, 15000, 'all deliveries');
     for (let p = 0; p < partitions; p++) assert.deepEqual(rec.byPartition.get(`p${p}`), Array.from({ length: perPartition }, (_, i) => i), `order of p${p}`);
     assert.equal(rec.overlap(), false, 'a partition had two deliveries in flight');
     assert.ok(rec.maxInFlight() <= 4, `max in flight ${rec.maxInFlight()} > concurrency`);
     assert.ok(rec.maxInFlight() > 1, 'partitions were not delivered in parallel');
-    await waitFor(() => outbox.backlog() === 0, 'backlog 0');
+    await waitFor(() => outbox.backlog() === 0, 5000, 'backlog 0');
     const stats = outbox.stats();
     assert.equal(stats.delivered, partitions * perPartition);
     assert.equal(stats.oldestAgeMs, 0);
@@ -182,11 +174,11 @@ describe('delivery: Outbox', function () {
       }
       await rec.deliver(e);
     });
-    await waitFor(() => rec.total() === items.length, 'all deliveries');
+    await waitFor(() => rec.total() === items.length, 5000, 'all deliveries');
     assert.deepEqual(rec.byPartition.get('long'), Array.from({ length: 150 }, (_, i) => i));
     for (const k of ['a', 'b', 'c']) assert.deepEqual(rec.byPartition.get(k), Array.from({ length: 30 }, (_, i) => i), `order of ${k}`);
     assert.equal(failures, 3);
-    await waitFor(() => outbox.backlog() === 0, 'backlog 0');
+    await waitFor(() => outbox.backlog() === 0, 5000, 'backlog 0');
   });
 
   it('pauses only the failing partition, retries the same head entry with attempts recorded, and keeps its order', async () => {
@@ -211,14 +203,14 @@ describe('delivery: Outbox', function () {
       delivered.push(`${e.partitionKey}:${seq}`);
     });
     // While 'bad' waits out its retries, 'good' goes through completely.
-    await waitFor(() => delivered.filter((d) => d.startsWith('good')).length === 5, 'good partition');
+    await waitFor(() => delivered.filter((d) => d.startsWith('good')).length === 5, 5000, 'good partition');
     assert.ok(!delivered.includes('bad:0'), 'bad:0 should still be failing');
-    await waitFor(() => outbox.stats().failed >= 1, 'a failure');
-    await waitFor(() => outbox.peek(1)[0]?.attempts >= 1, 'the attempt record');
+    await waitFor(() => outbox.stats().failed >= 1, 5000, 'a failure');
+    await waitFor(() => outbox.peek(1)[0]?.attempts >= 1, 5000, 'the attempt record');
     const head = outbox.peek(1)[0];
     assert.equal(head.partitionKey, 'bad');
     assert.match(head.lastError ?? '', /Error: refused #\d/);
-    await waitFor(() => delivered.length === 10, 'all deliveries');
+    await waitFor(() => delivered.length === 10, 5000, 'all deliveries');
     assert.deepEqual(
       delivered.filter((d) => d.startsWith('bad')),
       ['bad:0', 'bad:1', 'bad:2', 'bad:3', 'bad:4'],
@@ -234,7 +226,7 @@ describe('delivery: Outbox', function () {
     const firstBad1 = calls.findIndex((c) => c.key === 'bad' && c.seq === 1);
     assert.ok(firstBad1 > calls.lastIndexOf(badHead[3] as (typeof calls)[number]));
     assert.equal(outbox.stats().failed, 3);
-    await waitFor(() => outbox.backlog() === 0, 'backlog 0');
+    await waitFor(() => outbox.backlog() === 0, 5000, 'backlog 0');
   });
 
   it('does not let a paused partition with a long backlog hold up the partitions behind it', async () => {
@@ -251,12 +243,12 @@ describe('delivery: Outbox', function () {
       }
       await rec.deliver(e);
     });
-    await waitFor(() => rec.total() === 5, "the other partition's entries", 3000);
+    await waitFor(() => rec.total() === 5, 3000, "the other partition's entries");
     assert.deepEqual(rec.byPartition.get('free'), [0, 1, 2, 3, 4]);
     assert.equal(stuckCalls, 1, 'the paused partition was retried before its delay');
     assert.equal(outbox.stats().paused, 1);
     // The last 'free' delivery is recorded (and leaves the backlog) after deliver resolved.
-    await waitFor(() => outbox.backlog() === 300, 'the delivery records of the other partition');
+    await waitFor(() => outbox.backlog() === 300, 5000, 'the delivery records of the other partition');
     assert.equal(stuckCalls, 1, 'the paused partition was retried before its delay');
   });
 
@@ -268,7 +260,7 @@ describe('delivery: Outbox', function () {
       started++;
       return new Promise<void>((r) => setTimeout(r, 50));
     });
-    await waitFor(() => started === 1, 'the delivery to start');
+    await waitFor(() => started === 1, 5000, 'the delivery to start');
     const a = outbox.stop();
     const b = outbox.stop();
     assert.throws(() => outbox.start(async () => undefined), isCode('CONFIG_ERROR'));
@@ -287,7 +279,7 @@ describe('delivery: Outbox', function () {
       done.push(e.attempts);
       return Promise.resolve();
     }) as (e: OutboxEntry) => Promise<void>);
-    await waitFor(() => done.length === 1, 'the retry');
+    await waitFor(() => done.length === 1, 5000, 'the retry');
     assert.deepEqual(done, [1]);
   });
 
@@ -300,17 +292,17 @@ describe('delivery: Outbox', function () {
     await assert.rejects(outbox.enqueueMany([{ partitionKey: 'x', payload: 1 }]), isCode('OUTBOX_FULL'));
     assert.equal(outbox.backlog(), 5);
     assert.equal(outbox.stats().full, true);
-    await waitFor(() => seen.some((s) => s.full), 'a full status');
+    await waitFor(() => seen.some((s) => s.full), 5000, 'a full status');
     // Concurrent enqueues count against capacity before they commit.
     const rec = recorder();
     outbox.start(rec.deliver);
-    await waitFor(() => outbox.backlog() === 0, 'drain');
+    await waitFor(() => outbox.backlog() === 0, 5000, 'drain');
     const racing = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => outbox.enqueue('k', { seq: 100 + i })));
     assert.ok(racing.filter((r) => r.status === 'fulfilled').length >= 5);
     assert.ok(outbox.backlog() <= 5);
-    await waitFor(() => outbox.backlog() === 0, 'second drain');
+    await waitFor(() => outbox.backlog() === 0, 5000, 'second drain');
     assert.equal(outbox.stats().full, false);
-    await waitFor(() => seen.length > 0 && !seen[seen.length - 1].full, 'a not-full status');
+    await waitFor(() => seen.length > 0 && !seen[seen.length - 1].full, 5000, 'a not-full status');
     // Nothing accepted was lost: 5 + the accepted racers were delivered.
     assert.equal(rec.total(), 5 + racing.filter((r) => r.status === 'fulfilled').length);
   });
@@ -332,20 +324,20 @@ describe('delivery: Outbox', function () {
     const outbox = make(freshFile(), { ratePerSec: 10, rateBurst: 5, now: () => (reads++, t), concurrency: 8 });
     const refusedAgain = async (what: string) => {
       const from = reads;
-      await waitFor(() => reads >= from + 3, `${what}: the drain asking for a token again`);
+      await waitFor(() => reads >= from + 3, 5000, `${what}: the drain asking for a token again`);
     };
     await outbox.enqueueMany(Array.from({ length: 40 }, (_, seq) => ({ partitionKey: `p${seq % 4}`, payload: { seq } })));
     const rec = recorder();
     outbox.start(rec.deliver);
-    await waitFor(() => rec.total() === 5, 'the burst');
+    await waitFor(() => rec.total() === 5, 5000, 'the burst');
     await refusedAgain('frozen clock');
     assert.equal(rec.total(), 5);
     t += 300; // 3 tokens
-    await waitFor(() => rec.total() === 8, '3 more');
+    await waitFor(() => rec.total() === 8, 5000, '3 more');
     await refusedAgain('3 tokens spent');
     assert.equal(rec.total(), 8);
     t += 60_000; // refill is capped at the burst
-    await waitFor(() => rec.total() === 13, 'a full bucket');
+    await waitFor(() => rec.total() === 13, 5000, 'a full bucket');
     await refusedAgain('the burst spent');
     assert.equal(rec.total(), 13);
   });
@@ -356,7 +348,7 @@ describe('delivery: Outbox', function () {
     const rec = recorder();
     const start = Date.now();
     outbox.start(rec.deliver);
-    await waitFor(() => rec.total() === 100, 'all deliveries');
+    await waitFor(() => rec.total() === 100, 5000, 'all deliveries');
     const elapsed = Date.now() - start;
     // 90 entries beyond the burst at 200/s take at least 450 ms.
     assert.ok(elapsed >= 420, `100 deliveries at 200/s took only ${elapsed} ms`);
@@ -388,7 +380,7 @@ describe('delivery: Outbox', function () {
       if (stopped) afterStop++;
       return rec1.deliver(e);
     });
-    await waitFor(() => rec1.total() >= 10, 'some deliveries');
+    await waitFor(() => rec1.total() >= 10, 5000, 'some deliveries');
     await first.stop();
     stopped = true;
     assert.equal(rec1.inFlight(), 0, 'stop() resolved while a delivery was in flight');
@@ -401,7 +393,7 @@ describe('delivery: Outbox', function () {
     assert.equal(second.backlog(), 90 - deliveredFirst);
     const rec2 = recorder();
     second.start(rec2.deliver);
-    await waitFor(() => second.backlog() === 0, 'drain');
+    await waitFor(() => second.backlog() === 0, 5000, 'drain');
     assert.equal(afterStop, 0, 'the stopped outbox delivered after stop()');
     assert.equal(rec1.total(), deliveredFirst, 'delivered after stop()');
     for (const k of ['a', 'b', 'c']) {
@@ -419,7 +411,7 @@ describe('delivery: Outbox', function () {
       called++;
       return new Promise<void>(() => undefined);
     });
-    await waitFor(() => called === 1, 'the delivery');
+    await waitFor(() => called === 1, 5000, 'the delivery');
     const start = Date.now();
     await outbox.stop();
     assert.ok(Date.now() - start < 2000);
@@ -434,11 +426,11 @@ describe('delivery: Outbox', function () {
     await outbox.enqueueMany(Array.from({ length: 60 }, (_, seq) => ({ partitionKey: `p${seq % 3}`, payload: { seq } })));
     const rec = recorder(() => 2);
     outbox.start(rec.deliver);
-    await waitFor(() => rec.total() >= 6, 'some deliveries');
+    await waitFor(() => rec.total() >= 6, 5000, 'some deliveries');
     await outbox.stop();
     await outbox.enqueue('p0', { seq: 60 });
     outbox.start(rec.deliver);
-    await waitFor(() => outbox.backlog() === 0 && rec.total() === 61, 'drain');
+    await waitFor(() => outbox.backlog() === 0 && rec.total() === 61, 5000, 'drain');
     const all = [...rec.byPartition.values()].flat() as number[];
     assert.equal(new Set(all).size, 61);
   });
@@ -450,7 +442,7 @@ describe('delivery: Outbox', function () {
     const off = outbox.onChange((s) => seen.push(s));
     await Promise.all(Array.from({ length: 100 }, (_, seq) => outbox.enqueue('k', { seq })));
     t += 1500;
-    await waitFor(() => seen.length > 0, 'a notification', 2000);
+    await waitFor(() => seen.length > 0, 2000, 'a notification');
     assert.ok(seen.length < 10, `${seen.length} notifications for one burst`);
     const s = outbox.stats();
     assert.equal(s.backlog, 100);
@@ -464,7 +456,7 @@ describe('delivery: Outbox', function () {
     const still: OutboxStats[] = [];
     outbox.onChange((st) => still.push(st));
     await outbox.enqueue('k', { seq: 100 });
-    await waitFor(() => still.length > 0, 'a notification to the listener still subscribed', 2000);
+    await waitFor(() => still.length > 0, 2000, 'a notification to the listener still subscribed');
     assert.equal(seen.length, count, 'notified after unsubscribe');
   });
 });

@@ -87,6 +87,37 @@ export function lastStatus(node: TestNode): () => Record<string, unknown> | unde
 
 export const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Messages a node has finished: done() (`ok`) and done(err) (`failed`, the ones a Catch node gets). */
+export interface Finished {
+  ok: number;
+  failed: number;
+}
+
+type CompleteEvent = { node: { id: string }; error?: unknown };
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const hooks = require('@node-red/util').hooks as { add(id: string, cb: (e: CompleteEvent) => void): void };
+let counting: Map<string, Finished> | undefined;
+
+/**
+ * Counts, from now on, the messages each node finishes, through Node-RED's own onComplete hook:
+ * the positive sign that a node is done with what it was given (instead of a quiet window). The
+ * latest call's counter is the one that counts.
+ */
+export function finished(): (nodeId: string) => Finished {
+  if (!counting) {
+    hooks.add('onComplete.plantsync-test', (e) => {
+      const counts = counting as Map<string, Finished>;
+      const c = counts.get(e.node.id) ?? { ok: 0, failed: 0 };
+      if (e.error) c.failed++;
+      else c.ok++;
+      counts.set(e.node.id, c);
+    });
+  }
+  const counts = new Map<string, Finished>();
+  counting = counts;
+  return (nodeId) => ({ ...(counts.get(nodeId) ?? { ok: 0, failed: 0 }) });
+}
+
 /**
  * Mocha hooks for node tests that need PLANT_ID set: starts the helper's server with the variable
  * set and restores it afterwards; each test's flow is unloaded after it.

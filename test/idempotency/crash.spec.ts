@@ -4,15 +4,17 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
+import { seededRandom, testSeed } from '../helpers/seeded-random';
 
 const KEYS = 40000;
 const worker = path.join(__dirname, 'crash-worker.js');
 
 /**
- * Runs the worker; kills it with SIGKILL a random few milliseconds after it acknowledged
- * `killAfterAcks` new completions (progress-based, so every run dies mid-way whatever the speed).
+ * Runs the worker; kills it with SIGKILL `killDelayMs` (a few ms, to land between a claim and its
+ * completion) after it acknowledged `killAfterAcks` new completions (progress-based, so every run
+ * dies mid-way whatever the speed).
  */
-function runWorker(file: string, killAfterAcks: number | null): Promise<{ acked: string[]; done: boolean; killed: boolean }> {
+function runWorker(file: string, killAfterAcks: number | null, killDelayMs = 0): Promise<{ acked: string[]; done: boolean; killed: boolean }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [worker, file, String(KEYS)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -24,7 +26,7 @@ function runWorker(file: string, killAfterAcks: number | null): Promise<{ acked:
       out += text;
       acks += text.split('C ').length - 1;
       if (killAfterAcks !== null && !timer && acks >= killAfterAcks) {
-        timer = setTimeout(() => child.kill('SIGKILL'), Math.floor(Math.random() * 20));
+        timer = setTimeout(() => child.kill('SIGKILL'), killDelayMs);
       }
     });
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
@@ -53,9 +55,15 @@ describe('crash test: SIGKILL between claims and completions', function () {
     const file = path.join(dir, 'idem.db');
     const acked = new Set<string>();
     let kills = 0;
+    const seed = testSeed(20261207);
+    const random = seededRandom(seed);
+    const points: string[] = [];
     try {
       for (let run = 0; run < 6; run++) {
-        const r = await runWorker(file, 1 + Math.floor(Math.random() * 5000));
+        const killAfter = 1 + Math.floor(random() * 5000);
+        const killDelay = Math.floor(random() * 20);
+        points.push(`${killAfter}+${killDelay}ms`);
+        const r = await runWorker(file, killAfter, killDelay);
         r.acked.forEach((k) => acked.add(k));
         if (r.killed) kills++;
         const stored = readStore(file);
@@ -76,6 +84,7 @@ describe('crash test: SIGKILL between claims and completions', function () {
       assert.ok(kills >= 4, `only ${kills} runs were killed mid-way`);
       // A completion can be durable while its acknowledgement died with the process: acked is a subset.
       assert.ok(acked.size <= KEYS && acked.size > KEYS / 2, `${acked.size} acknowledgements`);
+      console.log(`      (seed ${seed}: kills after ${points.join(', ')}; ${acked.size} acknowledgements)`);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

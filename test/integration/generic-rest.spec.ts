@@ -293,7 +293,7 @@ describe('integration: generic-rest profile through EndpointClient against the M
       });
 
       const contrast = c.withoutKeys.kind === 'posts-twice' ? 'posts a second time' : `is rejected (${c.withoutKeys.code}) although the first posted`;
-      it(`(10) contrast: with the target ignoring Idempotency-Key, a repeat ${contrast}`, async () => {
+      it(`without Idempotency-Key doing its work (the target ignores it), a repeat ${contrast}`, async () => {
         await c.setup?.(write);
         const before = (await sim().postings()).length;
         await sim().config({ ignoreRepeatability: true });
@@ -316,7 +316,7 @@ describe('integration: generic-rest profile through EndpointClient against the M
       const dropContrast = c.withoutKeys.kind === 'posts-twice' ? 'the retry posts a second document'
         : c.withoutKeys.kind === 'rejected' ? `the retry is rejected (${c.withoutKeys.code}) although the first posted`
           : 'the retry succeeds only because the action is idempotent by itself';
-      it(`(10) contrast: a dropped response with the target ignoring Idempotency-Key: ${dropContrast}`, async () => {
+      it(`without Idempotency-Key doing its work (the target ignores it), after a dropped response ${dropContrast}`, async () => {
         await c.setup?.(write);
         const before = (await sim().postings()).length;
         await sim().config({ ignoreRepeatability: true });

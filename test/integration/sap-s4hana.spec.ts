@@ -13,7 +13,7 @@ import type { CanonicalEvent } from '../../lib/canonical/events';
 import { externalKeyFor, operationFor, PROFILES, type WriteRequest } from '../../lib/mapping';
 import { type LedgerEntry, type RunningSimulator, startSapSimulator } from '../../sim';
 import {
-  adapterFailure, assertValidAs, canonical, CLIENT_TIMEOUT_MS, ClientPool, DEFAULT_SIM_CONFIG, delay, fakeClock, mappingFailure, RETRY,
+  adapterFailure, assertValidAs, canonical, CLIENT_TIMEOUT_MS, ClientPool, DEFAULT_SIM_CONFIG, fakeClock, mappingFailure, RETRY,
   recordingSleep, SEND_TIMEOUT_MS, simControl, type SimControl, startRecordingProxy, stockAt, trace, within,
 } from './helpers';
 
@@ -228,8 +228,10 @@ describe('integration: sap-s4hana profile through EndpointClient against the SAP
   const requestFor = (event: CanonicalEvent): Promise<WriteRequest> => operationFor(SAP, event.type).toVendor(event);
   const ledgerOf = async (key: string) => (await sim.ledger()).filter((e) => e.key === key);
 
+  /** The simulator's clock runs ahead of the real one by this much: a test moves it on instead of waiting. */
+  let erpAhead = 0;
   before(async () => {
-    erp = await startSapSimulator({ host: '127.0.0.1' });
+    erp = await startSapSimulator({ host: '127.0.0.1', now: () => Date.now() + erpAhead });
     sim = simControl(erp.url);
   });
   after(async () => {
@@ -317,7 +319,7 @@ describe('integration: sap-s4hana profile through EndpointClient against the SAP
 
       const contrast = c.withoutKeys.kind === 'posts-twice' ? 'posts a second document'
         : c.withoutKeys.kind === 'rejected' ? `is rejected (${c.withoutKeys.code}) although the first posted` : 'changes nothing (the action is idempotent by itself)';
-      it(`(10) contrast: with the target ignoring the keys, a repeat ${contrast}`, async () => {
+      it(`without the keys doing their work (the target ignores them), a repeat ${contrast}`, async () => {
         await c.setup?.(write);
         const before = (await sim.postings()).length;
         await sim.config({ ignoreRepeatability: true });
@@ -347,7 +349,7 @@ describe('integration: sap-s4hana profile through EndpointClient against the SAP
       const dropContrast = c.withoutKeys.kind === 'posts-twice' ? 'the retry posts a second document'
         : c.withoutKeys.kind === 'rejected' ? `the retry is rejected (${c.withoutKeys.code}) although the first posted`
           : 'the retry succeeds only because the action is idempotent by itself';
-      it(`(10) contrast: a dropped response with the target ignoring the keys: ${dropContrast}`, async () => {
+      it(`without the keys doing their work (the target ignores them), after a dropped response ${dropContrast}`, async () => {
         await c.setup?.(write);
         const before = (await sim.postings()).length;
         await sim.config({ ignoreRepeatability: true });
@@ -444,7 +446,7 @@ describe('integration: sap-s4hana profile through EndpointClient against the SAP
         const one = events.consume(10);
         const two = events.consume(5);
         const first = await write(one, viaProxy);
-        await delay(800); // > csrfTtlMs
+        erpAhead += 800; // > csrfTtlMs, on the simulator's clock
         const second = await write(two, viaProxy);
         assert.deepEqual([first.attempts, second.attempts], [1, 1], 'a CSRF renewal is not a retry');
         assertSubset(first.result, { documentNumber: '4900000001' });
@@ -629,8 +631,10 @@ describe('integration: sap-s4hana profile through EndpointClient against the SAP
     let securedSim: SimControl;
     const CLIENT = { clientId: 'plantsync', clientSecret: 's3cret' };
 
+    /** The secured simulator's clock runs ahead of the real one by this much (moved on by a test instead of waiting). */
+    let securedAhead = 0;
     before(async () => {
-      secured = await startSapSimulator({ host: '127.0.0.1', auth: { oauth: { ...CLIENT, tokenTtlSec: 1 } } });
+      secured = await startSapSimulator({ host: '127.0.0.1', auth: { oauth: { ...CLIENT, tokenTtlSec: 1 } }, now: () => Date.now() + securedAhead });
       securedSim = simControl(secured.url);
     });
     after(async () => {
@@ -677,7 +681,7 @@ describe('integration: sap-s4hana profile through EndpointClient against the SAP
         const frozen = Date.now();
         const c = oauthClient(proxy.url, { now: () => frozen }); // our clock says the token is still fresh
         await write(events.consume(10), c);
-        await delay(1_200);
+        securedAhead += 1_200; // > tokenTtlSec on the server's clock only
         const second = await write(events.consume(5), c);
         assert.equal(second.attempts, 1, 'a credential refresh is not a retry');
         assert.deepEqual(trace(proxy.exchanges), [

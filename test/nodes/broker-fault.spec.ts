@@ -23,8 +23,10 @@ import Database from 'better-sqlite3';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { Outbox } from '../../lib/delivery/outbox';
 import { openIdempotencyStore } from '../../lib/idempotency/open-store';
+import { Publisher } from '../../lib/transport/publisher';
 import { queuesOf, resolveTopology, type Topology } from '../../lib/transport/topology';
-import { collect, delay, helper, type TestNode } from '../helpers/node-helper';
+import { collect, helper, type TestNode } from '../helpers/node-helper';
+import { pause } from '../helpers/wait';
 import { startRabbit, uniqueName, type RabbitServer } from '../helpers/rabbitmq';
 import { Admin, makeEvent, waitFor } from '../transport/util';
 import brokerNode from '../../nodes/plantsync-broker/plantsync-broker';
@@ -45,11 +47,13 @@ const seen = {
   committed: new Set<string>(),
   /** basic.publish calls per exchange (the consumer's retry copies go to the default exchange ''). */
   sends: new Map<string, number>(),
+  /** The publishers the nodes publish through (for their stats). */
+  publishers: new Set<Publisher>(),
 };
 
 /** amqplib's ConfirmChannel.prototype (the class is not exported: taken from a live channel). */
 let confirmProto: { publish: PublishFn };
-const original = { publish: undefined as unknown as PublishFn, enqueueMany: Outbox.prototype.enqueueMany };
+const original = { publish: undefined as unknown as PublishFn, enqueueMany: Outbox.prototype.enqueueMany, nodePublish: Publisher.prototype.publish };
 
 async function installProbes(url: string): Promise<void> {
   const model = await amqp.connect(url);
@@ -65,6 +69,10 @@ async function installProbes(url: string): Promise<void> {
     };
     return original.publish.call(this, exchange, routingKey, content, options, wrapped);
   };
+  Publisher.prototype.publish = function (this: Publisher, event) {
+    seen.publishers.add(this);
+    return original.nodePublish.call(this, event);
+  };
   Outbox.prototype.enqueueMany = function (this: Outbox, items) {
     return original.enqueueMany.call(this, items).then((r) => {
       for (const item of items) seen.committed.add((item.payload as { id: string }).id);
@@ -76,6 +84,7 @@ async function installProbes(url: string): Promise<void> {
 function removeProbes(): void {
   if (confirmProto) confirmProto.publish = original.publish;
   Outbox.prototype.enqueueMany = original.enqueueMany;
+  Publisher.prototype.publish = original.nodePublish;
 }
 
 /** The side effect of the flow: counts each idempotency key it works on. */
@@ -170,6 +179,7 @@ describe('broker nodes: broker stopped and started twice mid-stream, and a memor
     seen.confirmed.clear();
     seen.committed.clear();
     seen.sends.clear();
+    seen.publishers.clear();
   });
   afterEach(async () => {
     await helper.unload();
@@ -263,9 +273,10 @@ describe('broker nodes: broker stopped and started twice mid-stream, and a memor
   /**
    * Feeds one event every 40 ms into `pubId` while the broker is stopped and started twice.
    * Phases: 0 before, 1 first outage (from the stop until the consumer is green again), 2 between,
-   * 3 second outage, 4 after. Each up-phase lasts until 25 events were fed in it.
+   * 3 second outage, 4 after. Each up-phase lasts until 25 events were fed in it; the broker stays
+   * down until `downUntil` holds for the events fed in the outage so far (progress, not time).
    */
-  async function streamThroughTwoOutages(pubId: string, con: Status[], holdDownMs: number) {
+  async function streamThroughTwoOutages(pubId: string, con: Status[], downUntil: (during: Event[]) => boolean, what: string) {
     const fed: Array<Event & { phase: number; at: number }> = [];
     const outages: Array<{ stopCalled: number; stopped: number; startCalled: number; reconnected: number }> = [];
     let phase = 0;
@@ -276,7 +287,7 @@ describe('broker nodes: broker stopped and started twice mid-stream, and a memor
         const e = newEvent(pubId);
         fed.push({ ...e, phase, at: Date.now() });
         node(pubId).receive({ payload: e });
-        await delay(40);
+        await pause(40); // the stream's pace
       }
     })();
     const fedIn = (p: number) => fed.filter((e) => e.phase === p).length;
@@ -287,7 +298,8 @@ describe('broker nodes: broker stopped and started twice mid-stream, and a memor
         const stopCalled = Date.now();
         await rabbit.stopBroker();
         const stopped = Date.now();
-        await delay(holdDownMs);
+        const p = phase;
+        await waitFor(() => downUntil(fed.filter((e) => e.phase === p && e.at >= stopped)), 30000, `outage ${k + 1}: ${what}`);
         const startCalled = Date.now();
         await rabbit.startBroker();
         await waitFor(() => green(con) && con.some((s) => s.at > stopCalled && s.fill === 'yellow'), 30000, `consumer green after outage ${k + 1}`);
@@ -307,7 +319,7 @@ describe('broker nodes: broker stopped and started twice mid-stream, and a memor
     const flowState = await load([{ id: 'pub', outbox: true, timeout: 10 }]);
     const pub = flowState.pub.pub;
     const started = Date.now();
-    const { fed, outages } = await streamThroughTwoOutages('pub', flowState.con, 500);
+    const { fed, outages } = await streamThroughTwoOutages('pub', flowState.con, (during) => during.filter((e) => seen.committed.has(e.id)).length >= 5, '5 events stored in the outbox');
 
     // Every publish reported success (confirm or durable store), none failed.
     await waitFor(() => pub.done.length + pub.fail.length >= fed.length, 30000, `${fed.length} publishes done`);
@@ -372,7 +384,12 @@ describe('broker nodes: broker stopped and started twice mid-stream, and a memor
     const flowState = await load([{ id: 'pub', outbox: false, timeout: 4 }]);
     const pub = flowState.pub.pub;
     const started = Date.now();
-    const { fed, outages } = await streamThroughTwoOutages('pub', flowState.con, 1500);
+    // Down until a publish fed during the outage has timed out (4 s): later ones still wait.
+    const timedOut = (during: Event[]) => {
+      const ids = new Set(during.map((e) => e.id));
+      return pub.fail.some((m) => ids.has((m.payload as Event).id));
+    };
+    const { fed, outages } = await streamThroughTwoOutages('pub', flowState.con, timedOut, 'a publish fed meanwhile timed out');
 
     // Every publish settles: success or an error, within its 4 s timeout after the stream.
     await waitFor(() => pub.done.length + pub.fail.length === fed.length, 15000, `${fed.length} publishes settled`);
@@ -448,8 +465,9 @@ describe('broker nodes: broker stopped and started twice mid-stream, and a memor
       assert.ok(pubo.outputs.slice(1).every((o) => o.committed && !o.confirmed), 'done after the outbox commit, not a confirm');
       await waitFor(() => last(pubo.status).text === TEXT.buffering, 5000, 'buffering status');
       assert.equal(outboxRows('pubo'), 21, 'the probe and 20 events wait in the outbox file');
-      // Without it: they wait. Nothing reaches the blocked connection, nothing is consumed.
-      await delay(2000);
+      // Without it: they wait, held by the publisher. Nothing reaches the blocked connection,
+      // nothing is consumed.
+      await waitFor(() => [...seen.publishers].some((p) => p.stats().waiting === 20), 10000, 'the 20 publishes waiting in the publisher');
       assert.equal(pubn.done.length, 1, 'no publish without the outbox completed while blocked');
       assert.equal(pubn.fail.length, 0);
       assert.equal((seen.sends.get(exchange) ?? 0) - sendsBefore, 0, 'publishers paused: no basic.publish on the blocked connection');

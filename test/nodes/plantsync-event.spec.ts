@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { defaultRegistry, type CanonicalEvent } from '../../lib';
-import { collect, delay, helper, lastStatus, nextMessage, withPlantServer } from '../helpers/node-helper';
+import { collect, finished, helper, lastStatus, nextMessage, withPlantServer } from '../helpers/node-helper';
+import { waitFor } from '../helpers/wait';
 import plantsyncEvent from '../../nodes/plantsync-event/plantsync-event';
 import { translating } from '../helpers/catalogue';
 
@@ -135,6 +136,7 @@ describe('plantsync-event node', () => {
     await helper.load(eventNode, flow());
     const out = collect(helper.getNode('out'));
     const got = nextMessage(helper.getNode('caught'));
+    const done = finished();
     const bad = { ...data, orderId: 'has spaces', yield: { value: 'ninety', uom: 'EA' } };
     helper.getNode('e').receive({ payload: bad });
     const msg = await got;
@@ -144,7 +146,9 @@ describe('plantsync-event node', () => {
     assert.ok(pointers.includes('/data/orderId pattern'), pointers.join());
     assert.ok(pointers.includes('/data/yield/value type'), pointers.join());
     assert.deepEqual(msg.payload, bad, 'the original payload is kept');
-    await delay(50);
+    // The node finished its one message with the error; a send would have been delivered before
+    // the Catch node's copy of that error (Node-RED delivers in order).
+    assert.deepEqual(done('e'), { ok: 0, failed: 1 });
     assert.equal(out.length, 0);
   });
 
@@ -158,9 +162,11 @@ describe('plantsync-event node', () => {
   it('reports a non-object payload and an empty site clearly', async () => {
     await helper.load(eventNode, flow({ siteid: 'NO_SUCH_PLANT_VAR' }));
     const caught = collect(helper.getNode('caught'));
+    const done = finished();
     helper.getNode('e').receive({ payload: 'text' });
     helper.getNode('e').receive({ payload: data });
-    await delay(200);
+    await waitFor(() => done('e').ok + done('e').failed === 2 && caught.length >= done('e').failed, 5000, 'both messages finished and their errors caught');
+    assert.deepEqual(done('e'), { ok: 0, failed: 2 });
     assert.equal(caught.length, 2);
     assert.deepEqual((caught[0]._error as { details: unknown[] }).details, [{ pointer: '/data', message: 'must be an object', keyword: 'type' }]);
     assert.equal((caught[1].error as { code: string }).code, 'SCHEMA_INVALID');
@@ -189,11 +195,15 @@ describe('plantsync-event node', () => {
     const status = lastStatus(helper.getNode('e'));
     const out = collect(helper.getNode('out'));
     const caught = collect(helper.getNode('caught'));
+    const done = finished();
     const n = helper.getNode('e');
     n.receive({ payload: data });
     n.receive({ payload: data });
     n.receive({ payload: 'x' });
-    await delay(400);
+    await waitFor(() => done('e').ok + done('e').failed === 3 && out.length >= done('e').ok && caught.length >= done('e').failed, 5000, 'the three messages finished');
+    // The counters are shown past the status throttle: wait for the status of all three.
+    await waitFor(() => /2 · ✗ 1$/.test(String(status()?.text)), 5000, `a status counting 2 created and 1 failed (last: ${JSON.stringify(status())})`);
+    assert.deepEqual(done('e'), { ok: 2, failed: 1 });
     assert.equal(out.length, 2);
     assert.equal(caught.length, 1);
     assert.equal(status()?.fill, 'red');

@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { collect, delay, helper, lastStatus, nextMessage } from '../helpers/node-helper';
+import { collect, finished, helper, lastStatus, nextMessage } from '../helpers/node-helper';
+import { waitFor } from '../helpers/wait';
 import { loadEventFixture } from '../helpers/event-fixtures';
 import plantsyncValidate from '../../nodes/plantsync-validate/plantsync-validate';
 import { translating } from '../helpers/catalogue';
@@ -74,6 +75,7 @@ describe('plantsync-validate node', () => {
     await helper.load(validateNode, flow({ onInvalid: 'error' }));
     const ok = collect(helper.getNode('ok'));
     const got = nextMessage(helper.getNode('caught'));
+    const done = finished();
     helper.getNode('v').receive({ payload: '{"specversion":' });
     const msg = await got;
     const error = msg.error as { code: string; source: { id: string } };
@@ -83,7 +85,9 @@ describe('plantsync-validate node', () => {
     assert.equal(detail.code, 'INVALID_JSON');
     assert.equal(detail.details[0].pointer, '');
     assert.equal(msg.payload, '{"specversion":', 'the original input is kept for the dead letter');
-    await delay(50);
+    // The node finished its one message with the error; a send would have been delivered before
+    // the Catch node's copy of that error (Node-RED delivers in order).
+    assert.deepEqual(done('v'), { ok: 0, failed: 1 });
     assert.equal(ok.length, 0);
   });
 
@@ -117,11 +121,14 @@ describe('plantsync-validate node', () => {
     const status = lastStatus(helper.getNode('v'));
     const oks = collect(helper.getNode('ok'));
     const bads = collect(helper.getNode('bad'));
+    const done = finished();
     const n = helper.getNode('v');
     n.receive({ payload: current });
     n.receive({ payload: v1 });
     n.receive({ payload: { nope: true } });
-    await delay(400);
+    await waitFor(() => done('v').ok === 3 && oks.length + bads.length >= 3, 5000, 'the three messages finished and sent on');
+    // The counters are shown past the status throttle: wait for the status of all three.
+    await waitFor(() => /valid 2 .*invalid 1$/.test(String(status()?.text)), 5000, `a status counting 2 valid and 1 invalid (last: ${JSON.stringify(status())})`);
     assert.equal(oks.length, 2);
     assert.equal(bads.length, 1);
     const s = status();

@@ -6,7 +6,6 @@ import {
 } from './helpers';
 
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('sim: SAP ERP gateway security', () => {
   let sim: RunningSimulator | undefined;
@@ -43,11 +42,15 @@ describe('sim: SAP ERP gateway security', () => {
   });
 
   it('expires CSRF tokens after csrfTtlMs', async () => {
-    sim = await startSapSimulator({ csrfTtlMs: 150 });
+    let t = Date.now();
+    sim = await startSapSimulator({ csrfTtlMs: 150, now: () => t });
     const client = new SapClient(sim.url);
     await client.fetchCsrf();
     const first = client.token;
-    await sleep(250);
+    t += 149;
+    const fresh = await client.post(MDOC + '/A_MaterialDocumentHeader', movement([steel('262', '1')]));
+    assert.equal(fresh.status, 201, 'valid just before csrfTtlMs');
+    t += 1;
     const expired = await client.post(MDOC + '/A_MaterialDocumentHeader', movement([steel('262', '1')]));
     assert.equal(expired.status, 403);
     assert.equal(expired.headers.get('x-csrf-token'), 'Required');
@@ -57,7 +60,8 @@ describe('sim: SAP ERP gateway security', () => {
   });
 
   it('issues OAuth client-credentials tokens that expire after tokenTtlSec', async () => {
-    sim = await startSapSimulator({ auth: { oauth: { clientId: 'plantsync', clientSecret: 's3cret', tokenTtlSec: 1 } } });
+    let t = Date.now();
+    sim = await startSapSimulator({ auth: { oauth: { clientId: 'plantsync', clientSecret: 's3cret', tokenTtlSec: 1 } }, now: () => t });
     const tokenUrl = `${sim.url}/sap/bc/sec/oauth2/token`;
     const form = (secret: string): RequestInit => ({
       method: 'POST',
@@ -78,7 +82,9 @@ describe('sim: SAP ERP gateway security', () => {
     assert.equal((await new SapClient(sim.url).get(order)).status, 401, 'no credentials');
     const client = new SapClient(sim.url, `Bearer ${issued.body.access_token}`);
     assert.equal((await client.get(order)).status, 200);
-    await sleep(1_100);
+    t += 999;
+    assert.equal((await client.get(order)).status, 200, 'valid just before tokenTtlSec');
+    t += 1;
     const expired = await client.get(order);
     assert.equal(expired.status, 401);
     assert.equal(expired.headers.get('www-authenticate'), 'Bearer error="invalid_token"');

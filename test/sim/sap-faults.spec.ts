@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import { startSapSimulator } from '../../sim/sap-erp';
 import type { RunningSimulator } from '../../sim/common/server';
 import { call, CONF, confirmation, control, jsonInit, MDOC, movement, PO, repeatHeaders, SapClient, steel } from './helpers';
+import { waitFor } from '../helpers/wait';
 
 const ORDER = `${PO}/A_ProductionOrder_2('1000124')`;
 
@@ -130,7 +131,8 @@ describe('sim: closing with a held socket', () => {
       await control(sim.url).faults({ queue: [{ timeout: true }] });
       pending = call(`${sim.url}${PO}/`, { signal: AbortSignal.timeout(10_000) });
       pending.catch(() => undefined); // asserted below; avoid an unhandled rejection meanwhile
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // The request has reached the simulator once it took the timeout fault off the queue.
+      await waitFor(async () => (await call(`${sim.url}/__sim/faults`)).body.queue.length === 0, 5000, 'the request held by the timeout fault');
     } finally {
       const started = Date.now();
       await sim.close();

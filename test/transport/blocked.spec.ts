@@ -17,7 +17,7 @@ import { Consumer } from '../../lib/transport/consumer';
 import { Publisher } from '../../lib/transport/publisher';
 import { resolveTopology } from '../../lib/transport/topology';
 import { startRabbit, type RabbitServer } from '../helpers/rabbitmq';
-import { Admin, fastBroker, makeEvent, sleep, waitFor } from './util';
+import { Admin, fastBroker, makeEvent, waitFor } from './util';
 
 type Outcome = { ok: true; at: number } | { ok: false; at: number; code?: string };
 
@@ -102,13 +102,16 @@ describe('transport: broker resource alarm (blocked / unblocked)', function () {
         assert.equal(outbox.backlog(), 30);
 
         // Without one: publishes wait (not sent) within their timeout; a short timeout fails them.
+        // The short publish starts after the waiting ones: its 1 s timeout is also the stretch over
+        // which the waiting ones are shown to stay unsent.
         waiting = Array.from({ length: 10 }, (_, i) => makeEvent(100 + i)).map((e) => ({ id: e.id, t: track(plain.publish(e)) }));
         const late = makeEvent(200);
+        const lateAt = Date.now();
         const lateT = track(quick.publish(late));
         await waitFor(() => lateT.outcome !== undefined, 3000, 'the short publish timed out');
         assert.deepEqual({ ...lateT.outcome, at: 0 }, { ok: false, at: 0, code: 'PUBLISH_TIMEOUT' });
+        assert.ok((lateT.outcome?.at ?? 0) - lateAt >= 990, 'the short publish waited its timeout');
         assert.equal(quick.stats().waiting, 0, 'a timed-out publish no longer waits');
-        await sleep(1000);
         assert.equal(plain.stats().waiting, 10);
         assert.ok(waiting.every((w) => w.t.outcome === undefined), 'nothing confirmed while blocked');
         assert.equal(inFlight(), 1, 'publishers paused: nothing more was sent on the blocked connection');
@@ -128,7 +131,12 @@ describe('transport: broker resource alarm (blocked / unblocked)', function () {
       acknowledged.push(...waiting.map((w) => w.id));
       await waitFor(() => outbox.backlog() === 0, 15000, 'outbox drained');
       await waitFor(() => acknowledged.every((id) => received.includes(id)), 15000, 'every acknowledged publish consumed');
-      await sleep(300);
+      // A marker through the outbox publisher's channel (where the probe's wire copy went) and the
+      // one work queue reaches the handler only after every copy queued ahead of it.
+      const marker = makeEvent(300);
+      await stored.publish(marker);
+      await waitFor(() => received.includes(marker.id), 15000, 'the marker consumed');
+      assert.equal(received.pop(), marker.id, 'nothing after the marker');
       // Exactly what was acknowledged arrives: the refused and the timed-out publishes never went
       // out. Each once, but the probe: its wire copy and its outbox copy may both arrive.
       assert.deepEqual(new Set(received), new Set(acknowledged));

@@ -5,7 +5,8 @@ import { HEADERS } from '../../lib/transport/message';
 import { Publisher } from '../../lib/transport/publisher';
 import { queuesOf, resolveTopology, type Topology } from '../../lib/transport/topology';
 import { sharedRabbit, uniqueName } from '../helpers/rabbitmq';
-import { Admin, fastBroker, makeEvent, sleep, waitFor } from './util';
+import { Admin, fastBroker, makeEvent, waitFor } from './util';
+import { pause } from '../helpers/wait';
 
 describe('transport: consumer', function () {
   this.timeout(60000);
@@ -135,7 +136,7 @@ describe('transport: consumer', function () {
     const N = 300;
     const handled = new Map<string, number>();
     const slow: DeliveryHandler = async (d) => {
-      await sleep(5);
+      await pause(5);
       const id = (d.event as { id: string }).id;
       handled.set(id, (handled.get(id) ?? 0) + 1);
     };

@@ -12,7 +12,8 @@ import { Consumer } from '../../lib/transport/consumer';
 import { Publisher } from '../../lib/transport/publisher';
 import { queuesOf, resolveTopology } from '../../lib/transport/topology';
 import { startRabbit, type RabbitServer } from '../helpers/rabbitmq';
-import { Admin, fastBroker, makeEvent, sleep, waitFor } from './util';
+import { Admin, fastBroker, makeEvent, waitFor } from './util';
+import { pause } from '../helpers/wait';
 
 describe('transport: broker stopped and started twice mid-stream', function () {
   this.timeout(180000);
@@ -55,27 +56,34 @@ describe('transport: broker stopped and started twice mid-stream', function () {
     const failures: unknown[] = [];
     let running = true;
     let seq = 0;
-    // Publisher stream: windows of 20 concurrent publishes until told to stop.
+    // Publisher stream: windows of 20 concurrent publishes, at most 400 a second, until told to
+    // stop (the cap only bounds a run gone wrong: the stream goes on through both outages).
     const stream = (async () => {
-      while (running && seq < 6000) {
+      while (running && seq < 20000) {
         const batch = Array.from({ length: 20 }, () => makeEvent(seq++));
         const results = await Promise.allSettled(batch.map((e) => publisher.publish(e)));
         results.forEach((r, i) => (r.status === 'fulfilled' ? acknowledged.push(batch[i].id) : failures.push(r.reason)));
-        await sleep(5);
+        await pause(50); // the stream's pace
       }
     })();
+    /** Resolves once `n` more publishes were acknowledged (progress, not time, moves the test on). */
+    const moreAcknowledged = (n: number, what: string) => {
+      const from = acknowledged.length;
+      return waitFor(() => acknowledged.length >= from + n || failures.length > 0, 30000, what);
+    };
 
     let maxBacklog = 0;
     const watch = setInterval(() => (maxBacklog = Math.max(maxBacklog, publisher.stats().backlog)), 20);
     try {
       for (let outage = 0; outage < 2; outage++) {
-        await sleep(700);
+        await moreAcknowledged(100, `100 publishes before outage ${outage + 1}`);
+        const stored = publisher.stats().stored;
         await server.stopBroker();
-        await sleep(700); // publishing into the outbox meanwhile
+        await waitFor(() => publisher.stats().stored >= stored + 100 || failures.length > 0, 30000, `100 publishes into the outbox during outage ${outage + 1}`);
         await server.startBroker();
         await waitFor(() => broker.status.state === 'connected' && consumer.consuming, 30000, `reconnected after outage ${outage + 1}`);
       }
-      await sleep(500);
+      await moreAcknowledged(100, '100 publishes after the outages');
     } finally {
       running = false;
       await stream;

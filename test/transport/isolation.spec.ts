@@ -4,12 +4,14 @@
  * What the broker sees (connections, channels, consumers) is read with rabbitmqctl.
  */
 import * as assert from 'node:assert/strict';
+import type { EventEmitter } from 'node:events';
 import { BrokerConnection, type BrokerStatus, type BrokerUser, type SetupEvent } from '../../lib/transport/broker-connection';
 import { Consumer } from '../../lib/transport/consumer';
 import { Publisher } from '../../lib/transport/publisher';
 import { resolveTopology, type Topology } from '../../lib/transport/topology';
 import { sharedRabbit, uniqueName, type RabbitServer } from '../helpers/rabbitmq';
-import { Admin, brokerConnections, makeEvent, queueConsumers, sleep, waitFor, within } from './util';
+import { Admin, brokerConnections, makeEvent, queueConsumers, waitFor, within } from './util';
+import { pause } from '../helpers/wait';
 
 describe('transport: users of one shared broker connection', function () {
   this.timeout(60000);
@@ -69,13 +71,15 @@ describe('transport: users of one shared broker connection', function () {
     const [first] = await brokerConnections(server.ctl, name);
     assert.ok(first, 'connected at the broker');
 
-    // The working pair keeps going while the failing consumer keeps retrying.
+    // The working pair keeps going while the failing consumer keeps retrying: each publish is
+    // followed by a further failed setup of the other consumer.
     const sent: string[] = [];
-    for (let i = 0; i < 10; i++) {
+    for (let i = 0; i < 5; i++) {
       const e = makeEvent(i);
+      const failures = setups.filter((s) => !s.ok).length;
       await publisher.publish(e);
       sent.push(e.id);
-      await sleep(100);
+      await waitFor(() => setups.filter((s) => !s.ok).length > failures, 10000, `a failed setup after publish ${i + 1}`);
     }
     await waitFor(() => sent.every((id) => goodSeen.includes(id)), 10000, 'the working consumer got every event');
     assert.equal(badConsumer.consuming, false);
@@ -121,7 +125,9 @@ describe('transport: users of one shared broker connection', function () {
     broker.register(early);
     await broker.whenConnected(10000);
     await waitFor(() => calls.includes('late'), 3000, 'the late user handed the connection');
-    await sleep(200);
+    // 'connected' (what whenConnected waits for) is reported once the setup pass over the users
+    // has ended: a second hand-over from that pass would have happened by then.
+    assert.equal(broker.status.state, 'connected');
     assert.deepEqual(calls, ['early', 'late'], 'each handed over once');
   });
 
@@ -129,7 +135,30 @@ describe('transport: users of one shared broker connection', function () {
     const topology = resolveTopology({ group: uniqueName('closing'), exchange: uniqueName('ex'), retryTiersMs: [200] });
     dropTopologyLater(topology);
     const { broker, name } = newBroker();
-    const keeper: BrokerUser = { onConnected: async () => undefined }; // holds the connection open, no channels
+    // Holds the connection open (no channels of its own) and, handed the connection first, counts
+    // every channel any user opens on it and whether it has closed.
+    const channelsOpened: Array<{ closed: boolean }> = [];
+    let opening = 0;
+    const keeper: BrokerUser = {
+      onConnected: async (model) => {
+        const m = model as unknown as Record<'createChannel' | 'createConfirmChannel', () => Promise<EventEmitter>>;
+        for (const method of ['createChannel', 'createConfirmChannel'] as const) {
+          const original = m[method].bind(model);
+          m[method] = async () => {
+            opening++;
+            try {
+              const ch = await original();
+              const record = { closed: false };
+              channelsOpened.push(record);
+              ch.once('close', () => (record.closed = true));
+              return ch;
+            } finally {
+              opening--;
+            }
+          };
+        }
+      },
+    };
     broker.register(keeper);
     await broker.whenConnected(10000);
     const channels = async () => (await brokerConnections(server.ctl, name))[0]?.channels;
@@ -143,19 +172,21 @@ describe('transport: users of one shared broker connection', function () {
     await waitFor(async () => (await channels()) === 0 && (await queueConsumers(server.ctl, topology.workQueue as string)) === 0, 5000, 'control closed');
 
     // Closed at different points of the setup: synchronously after start, after a turn, after a few ms.
-    const pauses = [-1, 0, 1, 2, 4, 8, 15, 25];
-    for (const pause of pauses) {
+    for (const after of [-1, 0, 1, 2, 4, 8, 15, 25]) {
       const consumer = new Consumer(broker, { topology, handler: () => undefined });
       const publisher = new Publisher(broker, { topology });
       consumer.start();
       publisher.start();
-      if (pause === 0) await new Promise((r) => setImmediate(r));
-      else if (pause > 0) await sleep(pause);
-      await within(Promise.all([consumer.close(2000), publisher.close(2000)]), 5000, `close after ${pause} ms`);
+      // A point in the setup to close at (the scenario), not a wait for a result.
+      if (after === 0) await new Promise((r) => setImmediate(r));
+      else if (after > 0) await pause(after);
+      await within(Promise.all([consumer.close(2000), publisher.close(2000)]), 5000, `close after ${after} ms`);
       assert.equal(consumer.consuming, false);
       assert.equal(publisher.ready, false);
     }
-    await sleep(500); // room for a setup that went on after its close
+    // Every channel a setup opened (or was opening) has closed: no setup went on after its close.
+    await waitFor(() => opening === 0 && channelsOpened.every((c) => c.closed), 5000, 'every channel opened by a setup closed');
+    assert.ok(channelsOpened.length > 2, `the closes met setups that had opened channels (${channelsOpened.length})`);
     assert.equal(await queueConsumers(server.ctl, topology.workQueue as string), 0, 'no consumer left on the queue');
     assert.equal(await channels(), 0, 'no channel left open');
     assert.equal(broker.status.state, 'connected');
@@ -172,7 +203,10 @@ describe('transport: users of one shared broker connection', function () {
     broker.register(b); // a redeploy's new user, before that close finished
     await within(closing, 5000, 'the close of the old connection');
     await waitFor(() => bConnected === 1 && broker.status.state === 'connected', 10000, 'the new user connected');
-    await sleep(1500); // past the reconnect backoff: room for a second loop to connect
+    // The one quiet window left: a second connect loop (the bug) would connect only after its
+    // reconnect delay (at most maxDelayMs, 1000 ms here), and BrokerConnection takes no clock or
+    // timer to drive; so the check outlasts that delay.
+    await pause(1500);
     const conns = await brokerConnections(server.ctl, name);
     assert.equal(conns.length, 1, `connections at the broker: ${JSON.stringify(conns)}`);
     assert.equal(bConnected, 1);

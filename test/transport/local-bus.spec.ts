@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { LocalBus, type LocalBusOptions } from '../../lib/transport/local-bus';
 import { topicMatcher } from '../../lib/transport/local-bus/topic';
 import { HEADERS } from '../../lib/transport/message';
+import { waitFor } from '../helpers/wait';
 
 const TYPE = 'mfg.operation.completed.v2';
 
@@ -25,14 +26,6 @@ export function localEvent(i: number, over: Record<string, unknown> = {}): Recor
     data: { order: `WO-${i % 10}`, yield: { value: i, uom: 'EA' } },
     ...over,
   };
-}
-
-async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,4 +1,4 @@
-/** Shared bits of the transport specs: events, bounded waits, an admin channel. */
+/** Shared bits of the transport specs: events, an admin channel; the bounded waits of test/helpers/wait. */
 import * as amqp from 'amqplib';
 import { BrokerConnection } from '../../lib/transport/broker-connection';
 import { queuesOf, type Topology } from '../../lib/transport/topology';
@@ -22,25 +22,7 @@ export function makeEvent(i: number, over: Record<string, unknown> = {}): Record
   };
 }
 
-export async function waitFor(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** `p`, or a rejection naming `what` after `ms`. */
-export async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+export { waitFor, within } from '../helpers/wait';
 
 /** A broker connection that reconnects quickly (tests bound every wait). */
 export function fastBroker(url: string): BrokerConnection {
