@@ -8,15 +8,6 @@ import { translating } from '../helpers/catalogue';
 // Status counters are translated from the real catalogue, so the tests see the numbers.
 const eventNode = translating([plantsyncEvent]).nodes;
 
-/** Resolves when `ok()` holds, checked every 10 ms; fails after `ms`. */
-async function until(ok: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await delay(10);
-  }
-}
-
 const data = {
   confirmationId: 'CNF-0004711',
   orderId: '1000123',
@@ -70,7 +61,7 @@ describe('plantsync-event node', () => {
     helper.getNode('e').receive({ payload: data });
     helper.getNode('e').receive({ payload: data, at: 'later' });
     helper.getNode('e').receive({ payload: { ...data, yield: { value: 94, uom: 'EA' } } });
-    await until(() => out.length === 3);
+    await waitFor(() => out.length === 3, 5000, 'three events out');
     const events = out.map((m) => m.payload as CanonicalEvent);
     assert.notEqual(events[0].id, events[1].id);
     assert.deepEqual(new Set(events.map((e) => e.idempotencykey)), new Set(['mfg.operation.completed:P100:CNF-0004711']), 'a correction keeps the key: the guard sees a conflict');
