@@ -140,8 +140,10 @@ describe('broker config node: one shared connection, heartbeat, vhost and TLS (p
     await waitFor(() => logged.length > 0, 15000, 'a connect warning');
     assert.match(logged[0], /refused virtual host "plant-closed"/);
     await waitFor(() => pub().fill === 'yellow' && /reconnecting/.test(pub().text ?? ''), 5000, 'publish shows reconnecting');
-    // Logged once per distinct reason, not once per retry.
-    await new Promise((r) => setTimeout(r, 1500));
+    // Logged once per distinct reason, not once per retry: checked after three more retries.
+    const attempt = () => Number(/attempt (\d+)/.exec(pub().text ?? '')?.[1] ?? 0);
+    const seen = attempt();
+    await waitFor(() => attempt() >= seen + 3, 20000, `three more reconnect attempts (status: ${pub().text})`);
     assert.equal(new Set(logged).size, logged.length, `repeated warnings: ${logged.join(' | ')}`);
   });
 

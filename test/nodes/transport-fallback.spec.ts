@@ -8,12 +8,14 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { REPO_ROOT } from '../helpers/paths';
 import { openIdempotencyStore } from '../../lib/idempotency/open-store';
 import { LocalBus } from '../../lib/transport/local-bus';
 import { HEADERS } from '../../lib/transport/message';
 import { queuesOf, resolveTopology } from '../../lib/transport/topology';
-import { collect, helper, nextMessage, type TestNode } from '../helpers/node-helper';
+import { translating } from '../helpers/catalogue';
+import { collect, helper, lastStatus, nextMessage, type TestNode } from '../helpers/node-helper';
 import { sharedRabbit, uniqueName } from '../helpers/rabbitmq';
 import { assertReplayedOnce, completedIds, runConsumeAndPostExample, settleFlow, work, workerNode, type DeliveredMsg as Msg } from '../helpers/transport-flow';
 import { Admin, makeEvent, waitFor } from '../transport/util';
@@ -215,7 +217,9 @@ describe('publish and consume without a broker node: local bus by default, PLANT
       await waitFor(() => after.length === 1, 5000, 'settled');
       assert.equal((after[0].plantsync as { delivery: { settled: string } }).delivery.settled, 'acked');
       assert.ok(closeMs < 4000, `the close ended once the delivery settled (${closeMs} ms), not at its 5 s timeout`);
-      await new Promise((r) => setTimeout(r, 500));
+      // Acked means nothing left on the bus to deliver again: quiescence, then the count.
+      const idle = { ready: 0, inFlight: 0, delayed: 0, parked: 0 };
+      await waitFor(async () => isDeepStrictEqual(await busStats(), idle), 5000, 'an empty bus');
       assert.equal(work.seen.length, 1, 'not delivered again');
       assert.equal(dups.length, 0);
       assert.deepEqual(await busStats(), { ready: 0, inFlight: 0, delayed: 0, parked: 0 });
@@ -321,11 +325,16 @@ describe('publish and consume without a broker node: local bus by default, PLANT
 
     it('a refused PLANTSYNC_AMQP_URL login is logged once with the reason, never with the password', async () => {
       process.env.PLANTSYNC_AMQP_URL = url.replace('guest:guest@', 'guest:wrong-secret@');
-      await helper.load(NODES, flow({ consumer: false }));
-      const logged = () => helper.log().args.map((a) => JSON.stringify(a)).filter((t) => t.includes('PLANTSYNC_AMQP_URL'));
+      // Translated statuses show the reconnect attempt, which counts the refused logins.
+      await helper.load(translating(NODES).nodes, flow({ consumer: false }));
+      const status = lastStatus(helper.getNode('pub'));
+      const logged = () => helper.log().args.map((a) => JSON.stringify(a)).filter((t) => t.includes('PLANTSYNC_AMQP_URL') && t.includes('cannot connect'));
       await waitFor(() => logged().length > 0, 15000, 'a connect warning');
       assert.match(logged()[0], /cannot connect, retrying: .*(ACCESS.REFUSED|403)/);
-      await new Promise((r) => setTimeout(r, 1500));
+      // Checked after three more refused logins, not after a pause.
+      const attempt = () => Number(/attempt (\d+)/.exec(String(status()?.text ?? ''))?.[1] ?? 0);
+      const seen = attempt();
+      await waitFor(() => attempt() >= seen + 3, 20000, 'three more reconnect attempts');
       assert.equal(logged().length, 1, 'once per distinct reason, not per retry');
       assert.doesNotMatch(JSON.stringify(helper.log().args), /wrong-secret/);
     });
