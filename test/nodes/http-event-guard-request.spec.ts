@@ -10,7 +10,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { CanonicalEvent } from '../../lib';
-import { collect, delay, helper } from '../helpers/node-helper';
+import { collect, helper } from '../helpers/node-helper';
+import { waitFor } from '../helpers/wait';
 import storeNode from '../../nodes/plantsync-store/plantsync-store';
 import eventNode from '../../nodes/plantsync-event/plantsync-event';
 import idempotencyNode from '../../nodes/plantsync-idempotency/plantsync-idempotency';
@@ -36,15 +37,6 @@ const confirmation = (yieldValue = 48) => ({
   actualStart: '2026-11-26T14:00:00Z', actualEnd: '2026-11-26T14:05:00Z', yield: { value: yieldValue, uom: 'EA' },
   scrap: { value: 2, uom: 'EA' }, confirmationType: 'Partial',
 });
-
-/** Resolves when `ok()` holds, checked every 10 ms; fails after `ms`. */
-async function until(ok: () => boolean, ms = 10000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await delay(10);
-  }
-}
 
 describe('http in -> plantsync-event -> guard -> request: a resent confirmation is posted once, a changed one is a conflict', function () {
   this.timeout(30000);
@@ -104,7 +96,7 @@ describe('http in -> plantsync-event -> guard -> request: a resent confirmation 
 
     const corrected = await post('/mes/confirm').send(confirmation(47));
     assert.equal(corrected.status, 409);
-    await until(() => conflicts.length === 1);
+    await waitFor(() => conflicts.length === 1, 10000, 'the conflict output');
     const event = conflicts[0].payload as CanonicalEvent<{ confirmationId: string; yield: { value: number } }>;
     assert.equal(event.idempotencykey, 'mfg.operation.completed:P100:MES-CNF-0815');
     assert.equal(event.data.yield.value, 47);
