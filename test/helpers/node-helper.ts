@@ -78,11 +78,19 @@ export function collect(node: TestNode): Record<string, unknown>[] {
 
 /** The last status a node set, waiting past the status throttle. */
 export function lastStatus(node: TestNode): () => Record<string, unknown> | undefined {
-  let last: Record<string, unknown> | undefined;
+  // The helper reports each call on the next tick: a status set while the flow loaded may be
+  // reported before this listener exists, so start from the spy's record of the node's calls.
+  let last = statusesSoFar(node).pop();
   node.on('call:status', (call: { args: unknown[] }) => {
     last = call.args[0] as Record<string, unknown>;
   });
   return () => last;
+}
+
+/** Every status the node has set since the flow was loaded, oldest first (the helper's spy record). */
+function statusesSoFar(node: TestNode): Record<string, unknown>[] {
+  const spy = (helper as unknown as { _NodePrototype: { status: { getCalls?(): Array<{ thisValue: unknown; args: unknown[] }> } } })._NodePrototype.status;
+  return (spy.getCalls?.() ?? []).filter((c) => c.thisValue === node).map((c) => c.args[0] as Record<string, unknown>);
 }
 
 export const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));

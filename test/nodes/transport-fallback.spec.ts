@@ -89,9 +89,8 @@ describe('publish and consume without a broker node: local bus by default, PLANT
     await helper.load(NODES, flow(o));
     const out = { after: collect(node('after')), dups: collect(node('afterdup')) };
     if (o?.consumer === false) return out;
-    let status: { fill?: string } = {};
-    node('con').on('call:status', (call: { args: unknown[] }) => (status = call.args[0] as { fill?: string }));
-    await waitFor(() => status.fill === 'green', 15000, 'consumer ready');
+    const status = lastStatus(node('con'));
+    await waitFor(() => status()?.fill === 'green', 15000, 'consumer ready');
     return out;
   }
 
