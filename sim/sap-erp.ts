@@ -24,6 +24,13 @@ export interface SapSimulatorOptions extends ListenOptions {
   ignoreRepeatability?: boolean;
   /** The clock OAuth token and CSRF token lifetimes are measured on (default Date.now; tests advance a fake one). */
   now?: () => number;
+  /**
+   * Default true, as real SAP: production orders and reservations are stored and found only in
+   * their internal form with leading zeros ('000001000123'). false also accepts '1000123'.
+   */
+  internalKeysOnly?: boolean;
+  /** SAP plant codes of the seed sites, e.g. {P100: '1010'}; default: the plant codes are the site names. */
+  plantCodes?: Readonly<Record<string, string>>;
 }
 
 export const TOKEN_PATH = '/sap/bc/sec/oauth2/token';
@@ -61,7 +68,8 @@ export async function startSapSimulator(options: SapSimulatorOptions = {}): Prom
     ...(auth !== 'none' && auth.oauth?.tokenTtlSec !== undefined ? { tokenTtlSec: auth.oauth.tokenTtlSec } : {}),
   });
   const security = new SapSecurity(auth, core.config, options.now);
-  let state = seedState();
+  const seed = { internalKeysOnly: options.internalKeysOnly, plantCodes: options.plantCodes };
+  let state = seedState(seed);
 
   const routes: Route[] = [
     { service: PO, method: 'GET', pattern: /^A_ProductionOrder_2\((.*)\)(?:\/(\w+))?$/, read: (call, m) => readOrder(state, call, m[1], m[2]) },
@@ -154,7 +162,7 @@ export async function startSapSimulator(options: SapSimulatorOptions = {}): Prom
   return serve(core, {
     handle,
     resetData: () => {
-      state = seedState();
+      state = seedState(seed);
     },
     faultReply: (status) => odataError(status, upperSnake(status), `Injected fault ${status}`),
     keyOf: (call) => {

@@ -50,6 +50,8 @@ export interface EndpointConfig {
   breaker?: { failureThreshold: number; openMs: number };
   /** The plant's value-map and unit overrides, applied on top of the profile. */
   overrides?: ProfileOverrides;
+  /** IANA time zone of the plant: SAP posting dates and times are its wall clock (default UTC). */
+  timeZone?: string;
   /** The CONFIG_ERROR reading the settings found; the endpoint then opens unusable. */
   problem?: PlantSyncError;
 }
@@ -116,9 +118,11 @@ function compile(config: EndpointConfig, problems: Problem[]): { profile?: Mappi
     return { overrides: {} };
   }
   const overrides = config.overrides ?? {};
-  if (Object.keys(overrides).length === 0) return { profile: base, overrides };
+  // The endpoint's time zone setting wins over one written into the overrides.
+  const compiled: ProfileOverrides = config.timeZone ? { ...overrides, timeZone: config.timeZone } : overrides;
+  if (Object.keys(overrides).length === 0 && (compiled.timeZone ?? 'UTC') === (base.definition.timeZone ?? 'UTC')) return { profile: base, overrides };
   try {
-    return { profile: createProfile(base, overrides), overrides };
+    return { profile: createProfile(base, compiled), overrides };
   } catch (err) {
     problems.push({ pointer: '/overrides', message: `overrides: ${(err as Error).message} (leave the field empty for none)`, keyword: 'config' });
     return { profile: base, overrides: {} };

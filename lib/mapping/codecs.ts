@@ -5,8 +5,8 @@
 import type { Quantity } from '../canonical/events';
 import { show } from './errors';
 import {
-  formatSapDecimal, formatTimestamp, normaliseTimestamp, odataDateTimeToTimestamp, odataDateToTimestamp, odataString,
-  parseODataDate, parseODataString, parseSapBoolean, parseSapDecimal, parseSapFlag, timestampToODataCalendarDate,
+  formatSapDecimal, normaliseTimestamp, odataDateTimeToTimestamp, odataDateToTimestamp, odataString,
+  odataCalendarDateToTimestamp, parseODataDate, parseODataString, parseSapBoolean, parseSapDecimal, parseSapFlag, timestampToODataCalendarDate,
   timestampToODataDate, timestampToODataDateTime, toSapFlag,
 } from './odata';
 import { FieldProblem, placed } from './problem';
@@ -15,6 +15,8 @@ import type { UnitConverter } from './units';
 
 export interface CodecContext {
   units: UnitConverter;
+  /** The plant's IANA time zone: SAP dates and times are its wall-clock time. */
+  timeZone: string;
 }
 
 export interface Codec {
@@ -76,23 +78,23 @@ export const CODECS: Readonly<Record<CodecName, Codec>> = {
     toVendor: (value) => [timestampToODataDate(value)],
     toCanonical: ([value]) => odataDateToTimestamp(value),
   },
-  /** A posting or document date: the calendar day the timestamp was written in (read back as 00:00Z). */
+  /** A posting, document or planned date: the instant's calendar day in plant time (read back as the day's start there). */
   sapPostingDate: {
     parts: 1,
-    toVendor: (value) => [timestampToODataCalendarDate(value)],
-    toCanonical: ([value]) => formatTimestamp(parseODataDate(value)),
+    toVendor: (value, { timeZone }) => [timestampToODataCalendarDate(value, 'timestamp', timeZone)],
+    toCanonical: ([value], { timeZone }) => odataCalendarDateToTimestamp(value, 'date', timeZone),
   },
-  /** An instant as SAP's date + "PT06H30M00S" pair, in UTC. */
+  /** An instant as SAP's date + "PT06H30M00S" pair in plant wall-clock time. */
   sapDateTime: {
     parts: 2,
-    toVendor(value) {
-      const { date, time } = timestampToODataDateTime(value);
+    toVendor(value, { timeZone }) {
+      const { date, time } = timestampToODataDateTime(value, 'timestamp', timeZone);
       return [date, time];
     },
-    toCanonical([date, time]) {
+    toCanonical([date, time], { timeZone }) {
       // Each part is checked on its own so a bad time is reported at the time field.
       placed({ part: 0 }, () => parseODataDate(date));
-      return placed({ part: 1 }, () => odataDateTimeToTimestamp(date, time));
+      return placed({ part: 1 }, () => odataDateTimeToTimestamp(date, time, ['date', 'time'], timeZone));
     },
   },
   /** boolean <-> ABAP flag "X" / "". */

@@ -7,12 +7,14 @@ import jsonata from 'jsonata';
 import { UPCASTERS } from '../canonical/upcasters';
 import type { EventType } from '../canonical/events';
 import { PlantSyncError } from '../errors';
+import { type AlphaDef, checkAlphaLength } from './alpha';
 import { CODECS } from './codecs';
 import { show } from './errors';
 import { CompiledRead, CompiledWrite } from './operations';
 import { templateParams } from './paths';
 import { RuleRunner, toList } from './rules';
 import type { FieldRule, MappingOperation, OperationSpec, ProfileDefinition, ProfileOverrides, RuleContext, WriteOperation } from './types';
+import { timeZoneProblem } from './plant-time';
 import { mergeUnits, UnitConverter } from './units';
 import { mergeValueMaps, ValueMap } from './value-maps';
 
@@ -36,21 +38,27 @@ export interface MappingProfile {
  */
 export function createProfile(base: ProfileDefinition | MappingProfile, overrides: ProfileOverrides = {}): MappingProfile {
   const source = 'definition' in base ? base.definition : base;
+  const timeZone = overrides.timeZone ?? source.timeZone ?? 'UTC';
+  const zoneProblem = timeZoneProblem(timeZone);
+  if (zoneProblem) throw new PlantSyncError('CONFIG_ERROR', `${source.name}: ${zoneProblem}`);
   const definition: ProfileDefinition = {
     ...source,
     units: mergeUnits(source.units, overrides.units),
     valueMaps: mergeValueMaps(source.valueMaps, overrides.valueMaps),
+    alpha: mergeAlpha(source.name, source.alpha ?? {}, overrides.alpha),
+    timeZone,
   };
   const maps = Object.fromEntries(Object.entries(definition.valueMaps).map(([n, d]) => [n, new ValueMap(n, d)]));
   const expressions = new Map<string, jsonata.Expression>();
-  const context: RuleContext = { profile: definition.name, valueMaps: definition.valueMaps, units: definition.units };
+  const alpha = definition.alpha ?? {};
+  const context: RuleContext = { profile: definition.name, valueMaps: definition.valueMaps, units: definition.units, alpha, timeZone };
   const runner = new RuleRunner({
     ctx: context,
     maps,
     units: new UnitConverter(definition.units, definition.unitSystem),
     expression: (s) => expressions.get(s) as jsonata.Expression,
   });
-  const check = (rules: readonly FieldRule[] | undefined, where: string) => checkRules(rules, `${definition.name} ${where}`, maps, expressions);
+  const check = (rules: readonly FieldRule[] | undefined, where: string) => checkRules(rules, `${definition.name} ${where}`, { maps, alpha }, expressions);
   const operations: Record<string, MappingOperation> = {};
   for (const [name, spec] of Object.entries(definition.operations)) {
     for (const rules of [spec.params, spec.query, spec.response]) check(rules, name);
@@ -90,11 +98,30 @@ export function createProfile(base: ProfileDefinition | MappingProfile, override
   };
 }
 
-function checkRules(rules: readonly FieldRule[] | undefined, where: string, maps: Record<string, ValueMap>, expressions: Map<string, jsonata.Expression>): void {
+/** The profile's ALPHA lengths with a plant's; a kind the profile does not have is a typo. */
+function mergeAlpha(profile: string, base: Readonly<Record<string, AlphaDef>>, overrides: Readonly<Record<string, number>> = {}): Record<string, AlphaDef> {
+  const merged = { ...base };
+  for (const [name, length] of Object.entries(overrides)) {
+    if (!base[name]) throw new PlantSyncError('CONFIG_ERROR', `${profile}: alpha override ${name}: the profile has no such key (has: ${Object.keys(base).join(', ') || 'none'})`);
+    const problem = checkAlphaLength(length);
+    if (problem) throw new PlantSyncError('CONFIG_ERROR', `${profile}: alpha override ${name}: ${problem}`);
+    merged[name] = { ...base[name], length };
+  }
+  return merged;
+}
+
+interface Tables {
+  maps: Record<string, ValueMap>;
+  alpha: Readonly<Record<string, AlphaDef>>;
+}
+
+function checkRules(rules: readonly FieldRule[] | undefined, where: string, tables: Tables, expressions: Map<string, jsonata.Expression>): void {
+  const { maps, alpha } = tables;
   for (const rule of rules ?? []) {
     const label = `${where}: rule ${rule.from ?? toList(rule.to).join('+')}`;
     const fail = (why: string) => { throw new PlantSyncError('CONFIG_ERROR', `${label}: ${why}`); };
     for (const name of [rule.map, rule.flags]) if (name !== undefined && !maps[name]) fail(`no value map ${name}`);
+    if (rule.alpha !== undefined && !alpha[rule.alpha]) fail(`no alpha key ${rule.alpha}`);
     if (rule.as !== undefined) {
       const codec = CODECS[rule.as];
       if (!codec) fail(`no codec ${rule.as}`);
@@ -109,7 +136,7 @@ function checkRules(rules: readonly FieldRule[] | undefined, where: string, maps
         fail(`JSONata ${show(source)}: ${(e as Error).message}`);
       }
     }
-    if (rule.each) checkRules(rule.each, `${label}[]`, maps, expressions);
+    if (rule.each) checkRules(rule.each, `${label}[]`, tables, expressions);
   }
 }
 

@@ -3,6 +3,7 @@
  * read in its MappingError, so a bad vendor value is found without reading code.
  */
 import { MappingError, show, type Direction } from './errors';
+import { instantOfWallClock, wallClock } from './plant-time';
 import { roundDecimal } from './units';
 
 const DAY_MS = 86_400_000;
@@ -64,14 +65,18 @@ export function timestampToODataDate(value: unknown, field = 'timestamp'): strin
 }
 
 /**
- * The calendar date a timestamp was written in (its own offset), as an SAP date at 00:00 UTC.
- * Posting dates follow the plant's calendar: 00:30+01:00 on the 27th posts on the 27th, not on the
- * 26th as its UTC instant would.
+ * The calendar day of an instant in the plant's time zone, as an SAP date (00:00 UTC of that day).
+ * Posting dates follow the plant's calendar: 00:30 in Berlin on the 27th posts on the 27th, though
+ * it is still the 26th in UTC. The timestamp's own offset does not matter, only its instant.
  */
-export function timestampToODataCalendarDate(value: unknown, field = 'timestamp'): string {
-  parseTimestamp(value, field, 'toVendor');
-  const [y, mo, d] = (value as string).slice(0, 10).split('-').map(Number);
-  return formatODataDate(Date.UTC(y, mo - 1, d));
+export function timestampToODataCalendarDate(value: unknown, field = 'timestamp', timeZone = 'UTC'): string {
+  return formatODataDate(wallClock(parseTimestamp(value, field, 'toVendor'), timeZone).dayMs);
+}
+
+/** An SAP date (its UTC calendar day) as the instant its day starts in the plant's time zone. */
+export function odataCalendarDateToTimestamp(value: unknown, field = 'date', timeZone = 'UTC'): string {
+  const day = Math.floor(parseODataDate(value, field, 'toCanonical') / DAY_MS) * DAY_MS;
+  return formatTimestamp(instantOfWallClock(day, 0, timeZone));
 }
 
 /** Seconds of the day of "PT06H30M00S"; 24:00:00 is allowed as the end of a day. */
@@ -91,19 +96,21 @@ export function formatODataTime(seconds: number): string {
 }
 
 /**
- * An instant as SAP's date + time pair, both in UTC. Sub-second precision is dropped: SAP times
- * have whole seconds.
+ * An instant as SAP's date + time pair, in the plant's wall-clock time (UTC unless the endpoint
+ * names a zone). Sub-second precision is dropped: SAP times have whole seconds.
  */
-export function timestampToODataDateTime(value: unknown, field = 'timestamp'): { date: string; time: string } {
-  const ms = parseTimestamp(value, field, 'toVendor');
-  const day = Math.floor(ms / DAY_MS) * DAY_MS;
-  return { date: formatODataDate(day), time: formatODataTime(Math.floor((ms - day) / 1000)) };
+export function timestampToODataDateTime(value: unknown, field = 'timestamp', timeZone = 'UTC'): { date: string; time: string } {
+  const { dayMs, seconds } = wallClock(parseTimestamp(value, field, 'toVendor'), timeZone);
+  return { date: formatODataDate(dayMs), time: formatODataTime(seconds) };
 }
 
-/** SAP's date + time pair (UTC) as one RFC 3339 instant. The date's time of day is ignored. */
-export function odataDateTimeToTimestamp(date: unknown, time: unknown, fields: [string, string] = ['date', 'time']): string {
+/**
+ * SAP's date + time pair (plant wall-clock time) as one RFC 3339 instant in UTC. The date's time
+ * of day is ignored. A time that happens twice on the day clocks go back is the first of the two.
+ */
+export function odataDateTimeToTimestamp(date: unknown, time: unknown, fields: [string, string] = ['date', 'time'], timeZone = 'UTC'): string {
   const day = Math.floor(parseODataDate(date, fields[0], 'toCanonical') / DAY_MS) * DAY_MS;
-  return formatTimestamp(day + parseODataTime(time, fields[1], 'toCanonical') * 1000);
+  return formatTimestamp(instantOfWallClock(day, parseODataTime(time, fields[1], 'toCanonical'), timeZone));
 }
 
 /** An SAP decimal string ("95.000") as a number; JSON numbers pass too. "abc", "", "1e3": MappingError. */

@@ -3,6 +3,7 @@
  * mapping reports every bad field at once and the caller decides (it throws one MappingError).
  */
 import type jsonata from 'jsonata';
+import { alphaToExternal, alphaToInternal } from './alpha';
 import { CODECS, type CodecContext } from './codecs';
 import { show, type MappingIssue } from './errors';
 import { getPath, getPointer, ROOT_PREFIX, sameJson, setPath, setPointer, vendorPointer } from './paths';
@@ -52,7 +53,7 @@ export class RuleRunner {
   private readonly codecCtx: CodecContext;
 
   constructor(private readonly env: RuleEnv) {
-    this.codecCtx = { units: env.units };
+    this.codecCtx = { units: env.units, timeZone: env.ctx.timeZone };
   }
 
   private async evaluate(source: string, input: unknown, bindings: Record<string, unknown>): Promise<unknown> {
@@ -100,6 +101,7 @@ export class RuleRunner {
         return write(to[0], items);
       }
       if (rule.map) value = this.env.maps[rule.map].toVendor(value);
+      if (rule.alpha) value = alphaToInternal(value, this.env.ctx.alpha[rule.alpha]);
       const parts = rule.as ? CODECS[rule.as].toVendor(value, this.codecCtx) : [value];
       const first = parts[0];
       if (rule.maxLength !== undefined && typeof first === 'string' && first.length > rule.maxLength) {
@@ -154,6 +156,7 @@ export class RuleRunner {
       }
       if (rule.each) return set(await this.eachToCanonical(rule, value, places[0]?.pointer ?? scope.pointer, scope, issues));
       if (rule.as) value = CODECS[rule.as].toCanonical(rule.read !== undefined || rule.readFn ? [value] : places.map((p) => p.value), this.codecCtx);
+      if (rule.alpha) value = alphaToExternal(value);
       if (rule.map) value = this.env.maps[rule.map].toCanonical(value);
       set(value);
     } catch (e) {

@@ -3,6 +3,7 @@
  * unit tables that a plant can override; functions appear only where data cannot say it.
  */
 import type { CanonicalEvent, EventType, LotDisposition, Quantity, StockType } from '../canonical/events';
+import type { AlphaDef } from './alpha';
 import type { Direction } from './errors';
 import type { UnitOverrides, UnitTable } from './units';
 
@@ -20,6 +21,10 @@ export interface RuleContext {
   profile: string;
   valueMaps: Readonly<Record<string, ValueMapDef>>;
   units: UnitTable;
+  /** ALPHA-converted key kinds with their (possibly overridden) lengths. */
+  alpha: Readonly<Record<string, AlphaDef>>;
+  /** The plant's IANA time zone ('UTC' unless the endpoint names one). */
+  timeZone: string;
 }
 
 /**
@@ -43,6 +48,11 @@ export interface FieldRule {
   optional?: boolean;
   /** Vendor value that stands for "absent" (SAP's "" for no batch): written for absent, read back as absent; implies optional. */
   empty?: VendorScalar;
+  /**
+   * Name of one of the profile's ALPHA key kinds: a numeric key gets leading zeros to the kind's
+   * length on the way out (after `map`, before the codec) and loses them on the way back.
+   */
+  alpha?: string;
   /** Longest vendor value (toVendor): SAP's 4-character variance reasons, 10-character batches. */
   maxLength?: number;
   /** A rule that has meaning in one direction only (the posting date from the event time). */
@@ -78,8 +88,12 @@ export interface ValueMapDef {
   toCanonical?: Readonly<Record<string, string>>;
   /** Canonical values that deliberately have no vendor value, with the reason shown to the user. */
   unsupported?: Readonly<Record<string, string>>;
-  /** Values missing from the map: an error (default), passed through unchanged, or a default. */
-  otherwise?: 'error' | 'passThrough' | { vendor?: VendorScalar; canonical?: string };
+  /**
+   * Values missing from the map: an error (default), passed through unchanged, a default, or
+   * 'passThroughUntilSet': unchanged while the map is empty, an error once a plant sets entries
+   * (site -> SAP plant: a plant that maps one site must map every site it posts).
+   */
+  otherwise?: 'error' | 'passThrough' | 'passThroughUntilSet' | { vendor?: VendorScalar; canonical?: string };
 }
 
 export type ValueMapOverride = Partial<Omit<ValueMapDef, 'label'>> & { label?: string };
@@ -89,6 +103,10 @@ export interface ProfileOverrides {
   valueMaps?: Readonly<Record<string, ValueMapOverride>>;
   /** Units merged into the profile's table (a plant's own unit codes). */
   units?: UnitOverrides;
+  /** Lengths of ALPHA key kinds this plant's SAP system uses: {"material": 40}. */
+  alpha?: Readonly<Record<string, number>>;
+  /** IANA time zone of the plant's wall clock (SAP posting dates and times); default UTC. Set by the endpoint. */
+  timeZone?: string;
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -210,6 +228,10 @@ export interface ProfileDefinition {
   /** Name of the unit system in messages ("SAP", "generic"). */
   unitSystem: string;
   valueMaps: Readonly<Record<string, ValueMapDef>>;
+  /** ALPHA-converted key kinds that field rules name in `alpha`. */
+  alpha?: Readonly<Record<string, AlphaDef>>;
+  /** The plant's time zone the profile was compiled with (UTC when absent). */
+  timeZone?: string;
   operations: Readonly<Record<string, OperationSpec>>;
 }
 

@@ -34,10 +34,10 @@ export class ValueMap {
     if (key !== undefined && this.def.unsupported && Object.hasOwn(this.def.unsupported, key)) {
       throw new FieldProblem('unsupported', `${this.def.label} ${show(value)} has no vendor value: ${this.def.unsupported[key]}`, value);
     }
-    const otherwise = this.def.otherwise ?? 'error';
+    const otherwise = this.otherwise();
     if (otherwise === 'passThrough' && key !== undefined) return value as VendorScalar;
     if (typeof otherwise === 'object' && otherwise.vendor !== undefined) return otherwise.vendor;
-    throw new FieldProblem('valueMap', `unknown ${this.def.label} ${show(value)}`, value);
+    throw new FieldProblem('valueMap', `unknown ${this.def.label} ${show(value)}${this.known([...this.forward.keys()])}`, value);
   }
 
   toCanonical(value: unknown): string {
@@ -46,10 +46,22 @@ export class ValueMap {
       throw new FieldProblem('valueMap', `${this.def.label} ${show(value)} is ambiguous (${this.ambiguous.get(key)?.join(', ')})`, value);
     }
     if (this.inverse.has(key)) return this.inverse.get(key) as string;
-    const otherwise = this.def.otherwise ?? 'error';
+    const otherwise = this.otherwise();
     if (otherwise === 'passThrough' && (typeof value === 'string' || typeof value === 'number')) return String(value);
     if (typeof otherwise === 'object' && otherwise.canonical !== undefined) return otherwise.canonical;
-    throw new FieldProblem('valueMap', `unknown ${this.def.label} ${show(value)}`, value);
+    throw new FieldProblem('valueMap', `unknown ${this.def.label} ${show(value)}${this.known([...this.inverse.keys()].map(String))}`, value);
+  }
+
+  /** A map that is 'passThroughUntilSet' passes values through only while it has no entries. */
+  private otherwise(): ValueMapDef['otherwise'] {
+    const otherwise = this.def.otherwise ?? 'error';
+    if (otherwise !== 'passThroughUntilSet') return otherwise;
+    return this.forward.size === 0 ? 'passThrough' : 'error';
+  }
+
+  /** For a map a plant sets: which values it does map, so the message says what to add. */
+  private known(values: string[]): string {
+    return this.def.otherwise === 'passThroughUntilSet' ? ` (the endpoint's overrides map only ${values.join(', ')} in valueMaps.${this.name})` : '';
   }
 
   /** Canonical values in the map's order (precedence for status flags). */

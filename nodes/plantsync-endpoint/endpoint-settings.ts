@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import type { NodeDef } from 'node-red';
 import type { TargetRole } from '../../lib/adapters/adapter-errors';
 import type { EndpointConfig } from '../../lib/adapters/endpoint';
+import { timeZoneProblem } from '../../lib/mapping/plant-time';
 import type { ProfileOverrides } from '../../lib/mapping/types';
 import { ConfigCheck, type NumberSetting } from '../shared/config-check';
 import type { ProfileName } from '../shared/endpoint-node';
@@ -30,6 +31,8 @@ export interface EndpointNodeDef extends NodeDef {
   maxDelayMs?: string | number;
   failureThreshold?: string | number;
   openSeconds?: string | number;
+  /** IANA name of the plant's time zone (SAP dates and times are its wall clock); empty: UTC. */
+  timeZone?: string;
   overrides?: string;
 }
 
@@ -70,6 +73,10 @@ export function readEndpointSettings(config: EndpointNodeDef): EndpointConfig {
     }
   }
 
+  const timeZone = (config.timeZone ?? '').trim() || 'UTC';
+  const zoneProblem = timeZoneProblem(timeZone);
+  if (zoneProblem) check.add('timeZone', `plant ${zoneProblem}`);
+
   let overrides: ProfileOverrides = {};
   // Empty means "no overrides"; a broken one must not silently post with the profile's codes.
   if (config.overrides && config.overrides.trim()) {
@@ -98,6 +105,7 @@ export function readEndpointSettings(config: EndpointNodeDef): EndpointConfig {
     retry: { maxAttempts: numbers.maxAttempts, baseDelayMs: numbers.baseDelayMs, maxDelayMs: numbers.maxDelayMs },
     breaker: { failureThreshold: numbers.failureThreshold, openMs: numbers.openSeconds * 1000 },
     overrides,
+    timeZone: zoneProblem ? undefined : timeZone,
     problem: check.error(),
   };
 }

@@ -1,4 +1,5 @@
 import { Counter } from '../common/ids';
+import { internalKey, ORDER_LENGTH } from './keys';
 import { newEtag, timeOfDay } from './odata';
 
 /** The ERP's business state; quantities are integer thousandths of their unit. */
@@ -97,6 +98,14 @@ export interface SapState {
   /** First confirmation per ExternalSystemConfirmation. */
   byExternalId: Map<string, FirstResponse>;
   materialDocuments: Counter;
+  /** Keys are found only in their internal form (real SAP); false: the external form too. */
+  internalKeysOnly: boolean;
+}
+
+/** How the seed data is laid out: SAP's plant code for each seed site (P100 -> 1010). */
+export interface SeedOptions {
+  internalKeysOnly?: boolean;
+  plantCodes?: Readonly<Record<string, string>>;
 }
 
 /** Material master: base unit and batch management, which the goods movement checks enforce. */
@@ -115,36 +124,39 @@ function op(seq: string, text: string, workCenter: string, qty: number, from: nu
   };
 }
 
-function order(id: string, material: string, qty: number, released: boolean, workCenter: string, operations: SapOperation[], components: SapComponent[]): SapOrder {
+function order(id: string, plant: string, material: string, qty: number, released: boolean, workCenter: string, operations: SapOperation[], components: SapComponent[]): SapOrder {
   return {
-    ManufacturingOrder: id, ManufacturingOrderType: 'PP01', Material: material, ProductionPlant: 'P100', ProductionVersion: '0001',
+    ManufacturingOrder: internalKey(id, ORDER_LENGTH), ManufacturingOrderType: 'PP01', Material: material, ProductionPlant: plant, ProductionVersion: '0001',
     TotalQuantity: qty * 1000, ProductionUnit: 'ST', startMs: DAY, endMs: DAY,
     OrderIsCreated: true, OrderIsReleased: released, OrderIsPartiallyConfirmed: false, OrderIsConfirmed: false, OrderIsDeleted: false, OrderIsLocked: false,
     WorkCenter: workCenter, MRPController: '001', etag: newEtag(), operations, components,
   };
 }
 
-export function seedState(): SapState {
-  const o123 = order('1000123', 'FG-4711', 100, false, 'WC-ASSY1', [
+export function seedState(options: SeedOptions = {}): SapState {
+  const site = (code: string) => options.plantCodes?.[code] ?? code;
+  const P100 = site('P100');
+  const o123 = order('1000123', P100, 'FG-4711', 100, false, 'WC-ASSY1', [
     op('0010', 'Cut', 'WC-CUT1', 100, 6, 10, '0000000123'),
     op('0020', 'Assemble', 'WC-ASSY1', 100, 10, 14, '0000000124'),
   ], [{
-    Reservation: '0000012345', ReservationItem: '0001', ManufacturingOrderOperation: '0010', Material: 'RM-100-STEEL', Plant: 'P100',
+    Reservation: '0000012345', ReservationItem: '0001', ManufacturingOrderOperation: '0010', Material: 'RM-100-STEEL', Plant: P100,
     StorageLocation: '0001', Batch: '', RequiredQuantity: 200_000, BaseUnit: 'KG', GoodsMovementType: '261', MatlCompIsMarkedForBackflush: false,
   }]);
-  const o124 = order('1000124', 'FG-4712', 50, true, 'WC-PACK1', [op('0010', 'Pack', 'WC-PACK1', 50, 14, 18, '0000000125')], []);
+  const o124 = order('1000124', P100, 'FG-4712', 50, true, 'WC-PACK1', [op('0010', 'Pack', 'WC-PACK1', 50, 14, 18, '0000000125')], []);
   return {
     orders: new Map([[o123.ManufacturingOrder, o123], [o124.ManufacturingOrder, o124]]),
     stock: [
-      { Material: 'RM-100-STEEL', Plant: 'P100', StorageLocation: '0001', Batch: '', InventoryStockType: '01', qty: 500_000, unit: 'KG' },
-      { Material: 'FG-4711', Plant: 'P100', StorageLocation: '0001', Batch: 'L2026-1126-01', InventoryStockType: '02', qty: 100_000, unit: 'ST' },
+      { Material: 'RM-100-STEEL', Plant: P100, StorageLocation: '0001', Batch: '', InventoryStockType: '01', qty: 500_000, unit: 'KG' },
+      { Material: 'FG-4711', Plant: P100, StorageLocation: '0001', Batch: 'L2026-1126-01', InventoryStockType: '02', qty: 100_000, unit: 'ST' },
     ],
     lots: new Map([['010000000123', {
-      InspectionLot: '010000000123', Material: 'FG-4711', Batch: 'L2026-1126-01', Plant: 'P100', StorageLocation: '0001',
+      InspectionLot: '010000000123', Material: 'FG-4711', Batch: 'L2026-1126-01', Plant: P100, StorageLocation: '0001',
       qty: 100_000, unit: 'ST', InspLotUsageDecisionCode: '', InspectionLotType: '04', etag: newEtag(),
     }]]),
     confirmations: [],
     byExternalId: new Map(),
     materialDocuments: new Counter(4900000001),
+    internalKeysOnly: options.internalKeysOnly ?? true,
   };
 }

@@ -2,6 +2,7 @@ import { Checker, isObj, type Obj } from '../common/checks';
 import type { Call, Reply } from '../common/http';
 import type { Outcome } from '../common/write-flow';
 import { MATERIALS, type SapState, type StockRow, type StockType } from './data';
+import { lookupKey, ORDER_LENGTH, RESERVATION_LENGTH } from './keys';
 import {
   convertUnit, dateMs, formatDecimal, INSP, keyValue, MDOC, newEtag, odata, parseDecimal, parseFilter, SAP_UNITS, sapFail,
   serviceUri, STCK, SY_530, today,
@@ -72,7 +73,14 @@ function applyItem(state: SapState, draft: StockDraft, code: string, raw: unknow
   if (qty === undefined) throw check.fail(`${at}/EntryUnit`, `${entryUnit} cannot be converted to the base unit ${baseUnit} of ${material}`);
   if (master?.batchManaged && batch === '') throw check.fail(`${at}/Batch`, `is required: ${material} is batch-managed`);
   const order = check.optStr(raw, 'ManufacturingOrder', at) || undefined;
-  if (order !== undefined && !state.orders.has(order)) throw sapFail('CO/004', `Order ${order} does not exist`);
+  const orderKey = order === undefined ? undefined : lookupKey(order, ORDER_LENGTH, state.internalKeysOnly);
+  if (orderKey !== undefined && !state.orders.has(orderKey)) throw sapFail('CO/004', `Order ${order} does not exist`);
+  const reservation = check.optStr(raw, 'Reservation', at) || undefined;
+  if (reservation !== undefined) {
+    const key = lookupKey(reservation, RESERVATION_LENGTH, state.internalKeysOnly);
+    const orders = orderKey ? [state.orders.get(orderKey)] : [...state.orders.values()];
+    if (!orders.some((o) => o?.components.some((c) => c.Reservation === key))) throw sapFail('M7/056', `Reservation ${reservation} does not exist`);
+  }
 
   const here: Place = { Material: material, Plant: plant, StorageLocation: sloc, Batch: batch, InventoryStockType: '01' };
   switch (type) {

@@ -3,6 +3,7 @@ import { type Call, header, type Reply } from '../common/http';
 import { pad } from '../common/ids';
 import type { Outcome } from '../common/write-flow';
 import type { SapOperation, SapOrder, SapState } from './data';
+import { lookupKey, ORDER_LENGTH } from './keys';
 import {
   CONF, convertUnit, dateMs, etagMatches, formatDecimal, isTime, keyValue, newEtag, odata, odataDate, parseDecimal, parseFilter, PO,
   SAP_UNITS, sapFail, serviceUri, SY_530, today,
@@ -48,7 +49,7 @@ function orderEntity(call: Call, o: SapOrder, expand: ReadonlySet<string>): Obj 
 }
 
 function findOrder(state: SapState, id: string): SapOrder {
-  const o = state.orders.get(id);
+  const o = state.orders.get(lookupKey(id, ORDER_LENGTH, state.internalKeysOnly));
   if (!o) throw sapFail('CO/004', `Order ${id} does not exist`, 404);
   return o;
 }
@@ -123,7 +124,7 @@ export function postConfirmation(state: SapState, call: Call, body: Obj, ignoreR
   const text = { VarianceReasonCode: check.optStr(body, 'VarianceReasonCode', '', { max: 4 }) ?? '', ConfirmationText: check.optStr(body, 'ConfirmationText', '', { max: 40 }) ?? '', Personnel: check.optStr(body, 'Personnel', '', { max: 8 }) ?? '' };
   const sequence = check.optStr(body, 'Sequence') ?? '0';
 
-  const o = state.orders.get(orderId);
+  const o = state.orders.get(lookupKey(orderId, ORDER_LENGTH, state.internalKeysOnly));
   const op = o?.operations.find((x) => x.ManufacturingOrderOperation === opId);
   if (!o || !op) throw sapFail('RU/100', `Order ${orderId} operation ${opId} does not exist`);
   if (!o.OrderIsReleased) throw sapFail('RU/505', `Order ${orderId} is not released`);
@@ -138,7 +139,7 @@ export function postConfirmation(state: SapState, call: Call, body: Obj, ignoreR
   const uri = `${serviceUri(call, CONF)}/ProdnOrdConf2(ConfirmationGroup='${op.ConfirmationGroup}',ConfirmationCount='${count}')`;
   const d: Obj = {
     __metadata: { id: uri, uri, type: `${CONF}.ProdnOrdConf2Type` },
-    ConfirmationGroup: op.ConfirmationGroup, ConfirmationCount: count, OrderID: orderId, OrderOperation: opId, Sequence: sequence,
+    ConfirmationGroup: op.ConfirmationGroup, ConfirmationCount: count, OrderID: o.ManufacturingOrder, OrderOperation: opId, Sequence: sequence,
     ConfirmationUnit: unit,
     ...Object.fromEntries(QTY_FIELDS.map((f) => [f, formatDecimal(qty[f])])),
     VarianceReasonCode: text.VarianceReasonCode, FinalConfirmationType: finalType, IsFinalConfirmation: isFinal,

@@ -39,7 +39,7 @@ const events = {
   }),
   consume: (kg = 12.5) => canonical('mfg.material.consumed.v2', {
     movementId: `MV-261-${kg}`, orderId: '1000123', operationId: '0010', material: 'RM-100-STEEL', quantity: { value: kg, uom: 'KG' }, site: 'P100', storageLocation: '0001',
-    reservation: { number: '0000012345', item: '0001' },
+    reservation: { number: '12345', item: '0001' },
   }),
   giveBack: () => canonical('mfg.material.returned.v2', {
     movementId: 'MV-262-1', orderId: '1000123', material: 'RM-100-STEEL', quantity: { value: 500, uom: 'GRM' }, site: 'P100', storageLocation: '0001',
@@ -114,7 +114,7 @@ const WRITES: WriteCase[] = [
       await write(events.release());
     },
     document: { documentNumber: '0000000123', confirmationCount: '00000001' },
-    body: { OrderID: '1000123', OrderOperation: '0010', ConfirmationYieldQuantity: '95.000', ConfirmationScrapQuantity: '5.000', ConfirmationUnit: 'ST' },
+    body: { OrderID: '000001000123', OrderOperation: '0010', ConfirmationYieldQuantity: '95.000', ConfirmationScrapQuantity: '5.000', ConfirmationUnit: 'ST' },
     verify: async (read) => {
       const order = await read('readProductionOrder', { orderId: '1000123' }) as { state: string };
       assert.equal(order.state, 'Running'); // partially confirmed
@@ -391,7 +391,7 @@ describe('integration: sap-s4hana profile through EndpointClient against the SAP
       assert.equal(before.state, 'Waiting');
       assert.deepEqual(before.operations.map((o) => [o.operationId, o.workCenter]), [['0010', 'WC-CUT1'], ['0020', 'WC-ASSY1']]);
       assertSubset(before.operations[0].materialRequirements?.[0], {
-        material: 'RM-100-STEEL', quantity: { value: 200, uom: 'KG' }, use: 'Consumed', storageLocation: '0001', reservation: { number: '0000012345', item: '0001' },
+        material: 'RM-100-STEEL', quantity: { value: 200, uom: 'KG' }, use: 'Consumed', storageLocation: '0001', reservation: { number: '12345', item: '0001' },
       }, 'component');
       await write(events.release());
       const after = await read('readProductionOrder', { orderId: '1000123' }) as { state: string };

@@ -73,7 +73,8 @@ export const consumption: EventDataByType['mfg.material.consumed.v2'] = {
   quantity: { value: 12.5, uom: 'KG' },
   site: 'P100',
   storageLocation: '0001',
-  reservation: { number: '0000012345', item: '0001' },
+  // External form: the profile adds SAP's leading zeros (ALPHA) on the way out.
+  reservation: { number: '12345', item: '0001' },
   finalIssue: false,
 };
 
@@ -154,7 +155,7 @@ export const releasedOrder: EventDataByType['mfg.productionorder.released.v1'] =
       plannedEnd: '2026-11-26T10:00:00Z',
       quantity: { value: 100, uom: 'EA' },
       materialRequirements: [
-        { material: 'RM-100-STEEL', lot: 'B1120-04', quantity: { value: 200, uom: 'KG' }, use: 'Consumed', storageLocation: '0001', reservation: { number: '0000012345', item: '0001' } },
+        { material: 'RM-100-STEEL', lot: 'B1120-04', quantity: { value: 200, uom: 'KG' }, use: 'Consumed', storageLocation: '0001', reservation: { number: '12345', item: '0001' } },
       ],
     },
     {
@@ -170,17 +171,17 @@ export const releasedOrder: EventDataByType['mfg.productionorder.released.v1'] =
   ],
 };
 
-/** GET A_ProductionOrder_2('1000123')?$expand=to_ProductionOrderOperation,to_ProductionOrderComponent */
+/** GET A_ProductionOrder_2('000001000123')?$expand=to_ProductionOrderOperation,to_ProductionOrderComponent */
 export function sapOrder(): { d: Record<string, unknown> } {
   return structuredClone({
     d: {
       __metadata: {
-        id: "https://erp.example/sap/opu/odata/sap/API_PRODUCTION_ORDER_2_SRV/A_ProductionOrder_2('1000123')",
-        uri: "https://erp.example/sap/opu/odata/sap/API_PRODUCTION_ORDER_2_SRV/A_ProductionOrder_2('1000123')",
+        id: "https://erp.example/sap/opu/odata/sap/API_PRODUCTION_ORDER_2_SRV/A_ProductionOrder_2('000001000123')",
+        uri: "https://erp.example/sap/opu/odata/sap/API_PRODUCTION_ORDER_2_SRV/A_ProductionOrder_2('000001000123')",
         type: 'API_PRODUCTION_ORDER_2_SRV.A_ProductionOrder_2Type',
         etag: 'W/"3"',
       },
-      ManufacturingOrder: '1000123',
+      ManufacturingOrder: '000001000123',
       ManufacturingOrderType: 'PP01',
       Material: 'FG-4711',
       ProductionPlant: 'P100',
@@ -200,13 +201,13 @@ export function sapOrder(): { d: Record<string, unknown> } {
       to_ProductionOrderOperation: {
         results: [
           {
-            ManufacturingOrder: '1000123', ManufacturingOrderOperation: '0010', MfgOrderOperationText: 'Cut', WorkCenter: 'WC-CUT1',
+            ManufacturingOrder: '000001000123', ManufacturingOrderOperation: '0010', MfgOrderOperationText: 'Cut', WorkCenter: 'WC-CUT1',
             OpPlannedTotalQuantity: '100.000', OperationUnit: 'ST',
             OpErlstSchedldExecStrtDte: SAP_DAY['2026-11-26'], OpErlstSchedldExecStrtTme: 'PT06H00M00S',
             OpErlstSchedldExecEndDte: SAP_DAY['2026-11-26'], OpErlstSchedldExecEndTme: 'PT10H00M00S',
           },
           {
-            ManufacturingOrder: '1000123', ManufacturingOrderOperation: '0020', MfgOrderOperationText: 'Assemble', WorkCenter: 'WC-ASSY1',
+            ManufacturingOrder: '000001000123', ManufacturingOrderOperation: '0020', MfgOrderOperationText: 'Assemble', WorkCenter: 'WC-ASSY1',
             OpPlannedTotalQuantity: '100.000', OperationUnit: 'ST',
             OpErlstSchedldExecStrtDte: SAP_DAY['2026-11-26'], OpErlstSchedldExecStrtTme: 'PT10H30M00S',
             OpErlstSchedldExecEndDte: SAP_DAY['2026-11-27'], OpErlstSchedldExecEndTme: 'PT14H00M00S',
@@ -216,17 +217,17 @@ export function sapOrder(): { d: Record<string, unknown> } {
       to_ProductionOrderComponent: {
         results: [
           {
-            Reservation: '0000012345', ReservationItem: '0001', ManufacturingOrder: '1000123', ManufacturingOrderOperation: '0010',
+            Reservation: '0000012345', ReservationItem: '0001', ManufacturingOrder: '000001000123', ManufacturingOrderOperation: '0010',
             Material: 'RM-100-STEEL', Plant: 'P100', StorageLocation: '0001', Batch: '', RequiredQuantity: '200.000', BaseUnit: 'KG',
             GoodsMovementType: '261', MatlCompIsMarkedForBackflush: false,
           },
           {
-            Reservation: '0000012345', ReservationItem: '0002', ManufacturingOrder: '1000123', ManufacturingOrderOperation: '0020',
+            Reservation: '0000012345', ReservationItem: '0002', ManufacturingOrder: '000001000123', ManufacturingOrderOperation: '0020',
             Material: 'CM-GREASE-LT2', Plant: 'P100', StorageLocation: '0002', Batch: 'B1120-04', RequiredQuantity: '1250.000', BaseUnit: 'G',
             GoodsMovementType: '261', MatlCompIsMarkedForBackflush: true,
           },
           {
-            Reservation: '0000012345', ReservationItem: '0003', ManufacturingOrder: '1000123', ManufacturingOrderOperation: '0020',
+            Reservation: '0000012345', ReservationItem: '0003', ManufacturingOrder: '000001000123', ManufacturingOrderOperation: '0020',
             Material: 'SF-2210-BRKT', Plant: 'P100', StorageLocation: '0002', Batch: '', RequiredQuantity: '200.000', BaseUnit: 'ST',
             GoodsMovementType: '261', MatlCompIsMarkedForBackflush: false,
           },

@@ -54,8 +54,9 @@ describe('mapping: OData v2 formats', () => {
     throwsMapping(() => parseODataTime('PT', 'StartTime'), 'StartTime', 'time');
   });
 
-  it('takes the posting date from the calendar day the timestamp was written in', () => {
-    assert.equal(timestampToODataCalendarDate('2026-11-27T00:30:00+01:00'), '/Date(1795737600000)/', 'the 27th in the plant, though the 26th in UTC');
+  it('takes the posting date from the calendar day of the instant in the plant time zone, whatever offset the timestamp has', () => {
+    assert.equal(timestampToODataCalendarDate('2026-11-27T00:30:00+01:00', 'timestamp', 'Europe/Berlin'), '/Date(1795737600000)/', 'the 27th in Berlin');
+    assert.equal(timestampToODataCalendarDate('2026-11-27T00:30:00+01:00'), '/Date(1795651200000)/', 'still the 26th in a UTC plant');
   });
 
   it('reads decimal strings exactly and rejects non-numeric ones', () => {

@@ -23,7 +23,7 @@ describe('mapping: SAP S/4HANA profile, writes (round trips)', () => {
     assert.deepEqual(
       { ...body, ExternalSystemConfirmation: undefined },
       {
-        OrderID: '1000123', OrderOperation: '0010', Sequence: '0', ConfirmationUnit: 'ST',
+        OrderID: '000001000123', OrderOperation: '0010', Sequence: '0', ConfirmationUnit: 'ST',
         ConfirmationYieldQuantity: '95.000', ConfirmationScrapQuantity: '5.000', ConfirmationReworkQuantity: '2.000',
         VarianceReasonCode: 'SCR1', FinalConfirmationType: 'X', IsFinalConfirmation: true,
         PostingDate: SAP_DAY['2026-11-26'],
@@ -44,7 +44,7 @@ describe('mapping: SAP S/4HANA profile, writes (round trips)', () => {
     const body = request.body as Body;
     assert.equal(body.FinalConfirmationType, '');
     assert.equal(body.IsFinalConfirmation, false);
-    assert.equal(body.ConfirmationReworkQuantity, '0');
+    assert.equal(body.ConfirmationReworkQuantity, '0.000', 'at the field\'s scale');
     assert.equal(body.VarianceReasonCode, '');
     assert.equal(body.Personnel, '');
     assert.equal(body.ConfirmedExecutionEndDate, SAP_DAY['2026-11-27']);
@@ -99,7 +99,7 @@ describe('mapping: SAP S/4HANA profile, writes (round trips)', () => {
     assert.equal(body.PostingDate, SAP_DAY['2026-11-26'], 'from the event time');
     assert.deepEqual(itemOf(body), {
       Material: 'RM-100-STEEL', Plant: 'P100', StorageLocation: '0001', Batch: 'B1120-04', GoodsMovementType: '261',
-      QuantityInEntryUnit: '12.500', EntryUnit: 'KG', ManufacturingOrder: '1000123', Reservation: '0000012345', ReservationItem: '0001',
+      QuantityInEntryUnit: '12.500', EntryUnit: 'KG', ManufacturingOrder: '000001000123', Reservation: '0000012345', ReservationItem: '0001',
       InventoryStockType: '01',
     });
   });
@@ -173,7 +173,7 @@ describe('mapping: SAP S/4HANA profile, writes (round trips)', () => {
     assert.equal((request.body as Body).GoodsMovementCode, '02');
     assert.deepEqual(itemOf(request.body), {
       Material: 'FG-4711', Plant: 'P100', StorageLocation: '0001', Batch: 'B1126-01', GoodsMovementType: '101',
-      QuantityInEntryUnit: '95.000', EntryUnit: 'ST', ManufacturingOrder: '1000123', ManufacturingOrderItem: '1', InventoryStockType: '01',
+      QuantityInEntryUnit: '95.000', EntryUnit: 'ST', ManufacturingOrder: '000001000123', ManufacturingOrderItem: '1', InventoryStockType: '01',
     });
     const plant = createProfile(sap, { valueMaps: { receiptStorageLocation: { toVendor: { P100: '0003' } } } });
     assert.equal(itemOf((await plant.operation<WriteOperation>('goodsMovement').toVendor(e)).body).StorageLocation, '0003');
@@ -223,9 +223,9 @@ describe('mapping: SAP S/4HANA profile, writes (round trips)', () => {
     const request = await assertRoundTrip(write('releaseProductionOrder'), e);
     assert.equal(request.method, 'POST');
     assert.equal(request.path, `${SAP_SERVICES.PO}/ReleaseOrder`);
-    assert.deepEqual(request.query, { ManufacturingOrder: "'1000123'" });
+    assert.deepEqual(request.query, { ManufacturingOrder: "'000001000123'" });
     assert.equal(request.body, undefined);
-    assert.deepEqual(request.needsEtagFrom, { method: 'GET', path: `${SAP_SERVICES.PO}/A_ProductionOrder_2('1000123')` });
+    assert.deepEqual(request.needsEtagFrom, { method: 'GET', path: `${SAP_SERVICES.PO}/A_ProductionOrder_2('000001000123')` });
     assert.equal(request.csrf, SAP_SERVICES.PO);
     const result = await write('releaseProductionOrder').fromVendorResponse({ d: { ...sapOrder().d, OrderIsReleased: true } });
     assert.deepEqual(result, { documentNumber: '1000123', released: true, etag: 'W/"3"' });
@@ -262,7 +262,7 @@ describe('mapping: SAP S/4HANA profile, reads', () => {
         operationId: '0010', description: 'Cut', workCenter: 'WC-CUT1', quantity: { value: 100, uom: 'EA' },
         plannedStart: '2026-11-26T06:00:00Z', plannedEnd: '2026-11-26T10:00:00Z',
         materialRequirements: [
-          { material: 'RM-100-STEEL', quantity: { value: 200, uom: 'KG' }, use: 'Consumed', storageLocation: '0001', reservation: { number: '0000012345', item: '0001' } },
+          { material: 'RM-100-STEEL', quantity: { value: 200, uom: 'KG' }, use: 'Consumed', storageLocation: '0001', reservation: { number: '12345', item: '0001' } },
         ],
       },
       {
@@ -271,9 +271,9 @@ describe('mapping: SAP S/4HANA profile, reads', () => {
         materialRequirements: [
           {
             material: 'CM-GREASE-LT2', lot: 'B1120-04', quantity: { value: 1.25, uom: 'KG' }, use: 'Consumed', storageLocation: '0002',
-            reservation: { number: '0000012345', item: '0002' },
+            reservation: { number: '12345', item: '0002' },
           },
-          { material: 'SF-2210-BRKT', quantity: { value: 200, uom: 'EA' }, use: 'Consumed', storageLocation: '0002', reservation: { number: '0000012345', item: '0003' } },
+          { material: 'SF-2210-BRKT', quantity: { value: 200, uom: 'EA' }, use: 'Consumed', storageLocation: '0002', reservation: { number: '12345', item: '0003' } },
         ],
       },
     ],
@@ -283,7 +283,7 @@ describe('mapping: SAP S/4HANA profile, reads', () => {
     const request = await read('readProductionOrder').toVendor({ orderId: '1000123' });
     assert.deepEqual(request, {
       method: 'GET',
-      path: `${SAP_SERVICES.PO}/A_ProductionOrder_2('1000123')`,
+      path: `${SAP_SERVICES.PO}/A_ProductionOrder_2('000001000123')`,
       query: { $expand: 'to_ProductionOrderOperation,to_ProductionOrderComponent' },
     });
     assert.deepEqual(await read('readProductionOrder').fromVendorRequest(undefined, request), { orderId: '1000123' });

@@ -97,7 +97,7 @@ export class SapClient {
 
 export function confirmation(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    OrderID: '1000123', OrderOperation: '0010', Sequence: '0', ConfirmationUnit: 'ST', ConfirmationYieldQuantity: '95', ConfirmationScrapQuantity: '5',
+    OrderID: '000001000123', OrderOperation: '0010', Sequence: '0', ConfirmationUnit: 'ST', ConfirmationYieldQuantity: '95', ConfirmationScrapQuantity: '5',
     ConfirmationReworkQuantity: '0', VarianceReasonCode: 'SCR1', FinalConfirmationType: '', IsFinalConfirmation: false, PostingDate: '/Date(1795651200000)/',
     ConfirmedExecutionStartDate: '/Date(1795651200000)/', ConfirmedExecutionStartTime: 'PT06H00M00S', ConfirmedExecutionEndDate: '/Date(1795651200000)/',
     ConfirmedExecutionEndTime: 'PT07H30M00S', ConfirmationText: '', Personnel: '', ...overrides,

@@ -78,7 +78,7 @@ describe('sim: SAP ERP gateway security', () => {
     assert.equal(issued.body.expires_in, 1);
     assert.deepEqual(Object.keys(issued.body).sort(), ['access_token', 'expires_in', 'token_type']);
 
-    const order = `${PO}/A_ProductionOrder_2('1000123')`;
+    const order = `${PO}/A_ProductionOrder_2('000001000123')`;
     assert.equal((await new SapClient(sim.url).get(order)).status, 401, 'no credentials');
     const client = new SapClient(sim.url, `Bearer ${issued.body.access_token}`);
     assert.equal((await client.get(order)).status, 200);
@@ -92,7 +92,7 @@ describe('sim: SAP ERP gateway security', () => {
 
   it('accepts Basic credentials when configured, and only the right ones', async () => {
     sim = await startSapSimulator({ auth: { basic: { user: 'RFC_USER', password: 'pw' } } });
-    const order = `${PO}/A_ProductionOrder_2('1000123')`;
+    const order = `${PO}/A_ProductionOrder_2('000001000123')`;
     const anonymous = await new SapClient(sim.url).get(order);
     assert.equal(anonymous.status, 401);
     assert.match(anonymous.headers.get('www-authenticate') ?? '', /^Basic realm=/);
@@ -100,7 +100,7 @@ describe('sim: SAP ERP gateway security', () => {
     const client = new SapClient(sim.url, basic('RFC_USER', 'pw'));
     assert.equal((await client.get(order)).status, 200);
     assert.equal((await client.fetchCsrf()).status, 200);
-    assert.equal((await client.release('1000123')).status, 200);
+    assert.equal((await client.release('000001000123')).status, 200);
   });
 });
 
@@ -120,7 +120,7 @@ describe('sim: SAP ERP business behaviour', () => {
   });
 
   it('reads a production order with $expand, ETag and 3-decimal strings', async () => {
-    const res = await client.get(`${PO}/A_ProductionOrder_2('1000123')?$expand=to_ProductionOrderOperation,to_ProductionOrderComponent`);
+    const res = await client.get(`${PO}/A_ProductionOrder_2('000001000123')?$expand=to_ProductionOrderOperation,to_ProductionOrderComponent`);
     assert.equal(res.status, 200);
     const d = res.body.d;
     assert.equal(res.headers.get('etag'), d.__metadata.etag);
@@ -136,7 +136,7 @@ describe('sim: SAP ERP business behaviour', () => {
       [component.Material, component.RequiredQuantity, component.BaseUnit, component.StorageLocation, component.Reservation, component.ReservationItem],
       ['RM-100-STEEL', '200.000', 'KG', '0001', '0000012345', '0001'],
     );
-    const plain = await client.get(`${PO}/A_ProductionOrder_2('1000124')`);
+    const plain = await client.get(`${PO}/A_ProductionOrder_2('000001000124')`);
     assert.equal(plain.body.d.OrderIsReleased, true);
     assert.ok(plain.body.d.to_ProductionOrderOperation.__deferred, 'navigation is deferred without $expand');
     const missing = await client.get(`${PO}/A_ProductionOrder_2('9999999')`);
@@ -145,9 +145,9 @@ describe('sim: SAP ERP business behaviour', () => {
   });
 
   it('releases with If-Match: 428 without it, 412 when stale, idempotent once released', async () => {
-    const got = await client.get(`${PO}/A_ProductionOrder_2('1000123')`);
+    const got = await client.get(`${PO}/A_ProductionOrder_2('000001000123')`);
     const etag = got.headers.get('etag') as string;
-    const release = `${PO}/ReleaseOrder?ManufacturingOrder='1000123'`;
+    const release = `${PO}/ReleaseOrder?ManufacturingOrder='000001000123'`;
     const missing = await client.post(release, undefined);
     assert.equal(missing.status, 428);
     const stale = await client.post(release, undefined, { 'if-match': 'W/"0"' });
@@ -167,7 +167,7 @@ describe('sim: SAP ERP business behaviour', () => {
   it('validates confirmations: RU/505 unreleased, RU/100 unknown operation, SY/530 bad quantities', async () => {
     const path = `${CONF}/ProdnOrdConf2`;
     assert.equal((await client.post(path, confirmation())).body.error.code, 'RU/505');
-    await client.release('1000123');
+    await client.release('000001000123');
     const unknown = await client.post(path, confirmation({ OrderOperation: '0099' }));
     assert.deepEqual([unknown.status, unknown.body.error.code], [400, 'RU/100']);
     for (const bad of ['-1', '1.2345', 'abc']) {
@@ -179,7 +179,7 @@ describe('sim: SAP ERP business behaviour', () => {
   });
 
   it('posts a confirmation once per ExternalSystemConfirmation', async () => {
-    await client.release('1000123');
+    await client.release('000001000123');
     const path = `${CONF}/ProdnOrdConf2`;
     const first = await client.post(path, confirmation({ ExternalSystemConfirmation: 'MES-4711-0010-1' }));
     assert.equal(first.status, 201, JSON.stringify(first.body));
@@ -230,7 +230,7 @@ describe('sim: SAP ERP business behaviour', () => {
     const ctl = control(sim.url);
     assert.equal((await ctl.config({ ignoreRepeatability: true })).ignoreRepeatability, true);
     try {
-      await client.release('1000123');
+      await client.release('000001000123');
       const headers = repeatHeaders('rr-twice');
       const a = await client.post(`${MDOC}/A_MaterialDocumentHeader`, movement([steel('261', '1')]), headers);
       const b = await client.post(`${MDOC}/A_MaterialDocumentHeader`, movement([steel('261', '1')]), headers);
@@ -260,7 +260,7 @@ describe('sim: SAP ERP business behaviour', () => {
 
   it('goods movements 261/262/101/311/344/343 change stock; a deficit is M7/021 and changes nothing', async () => {
     const post = (body: unknown) => client.post(`${MDOC}/A_MaterialDocumentHeader`, body);
-    assert.equal((await post(movement([steel('261', '12.500', { ManufacturingOrder: '1000123', Reservation: '0000012345', ReservationItem: '0001' })]))).status, 201);
+    assert.equal((await post(movement([steel('261', '12.500', { ManufacturingOrder: '000001000123', Reservation: '0000012345', ReservationItem: '0001' })]))).status, 201);
     assert.equal((await client.stock('RM-100-STEEL'))['0001//01'], '487.500');
     await post(movement([steel('262', '2.5')]));
     assert.equal((await client.stock('RM-100-STEEL'))['0001//01'], '490.000');
@@ -270,7 +270,7 @@ describe('sim: SAP ERP business behaviour', () => {
     assert.deepEqual(stock, { '0001//01': '360.000', '0002//01': '90.000', '0001//07': '40.000' });
     await post(movement([steel('343', '15')], '04'));
     assert.equal((await client.stock('RM-100-STEEL'))['0001//07'], '25.000');
-    const receipt = await post(movement([{ Material: 'FG-4712', GoodsMovementType: '101', EntryUnit: 'ST', QuantityInEntryUnit: '50', ManufacturingOrder: '1000124' }], '02'));
+    const receipt = await post(movement([{ Material: 'FG-4712', GoodsMovementType: '101', EntryUnit: 'ST', QuantityInEntryUnit: '50', ManufacturingOrder: '000001000124' }], '02'));
     assert.equal(receipt.body.d.to_MaterialDocumentItem.results[0].QuantityInEntryUnit, '50.000');
     assert.equal((await client.stock('FG-4712'))['0001//01'], '50.000');
 
@@ -309,14 +309,14 @@ describe('sim: SAP ERP business behaviour', () => {
   });
 
   it('reset restores seed data and empties the ledger', async () => {
-    await client.release('1000123');
+    await client.release('000001000123');
     await client.post(`${MDOC}/A_MaterialDocumentHeader`, movement([steel('261', '100')]));
     const ctl = control(sim.url);
     assert.equal((await ctl.ledger()).length, 2);
     await ctl.reset();
     assert.deepEqual(await ctl.ledger(), []);
     assert.equal((await client.stock('RM-100-STEEL'))['0001//01'], '500.000');
-    assert.equal((await client.get(`${PO}/A_ProductionOrder_2('1000123')`)).body.d.OrderIsReleased, false);
+    assert.equal((await client.get(`${PO}/A_ProductionOrder_2('000001000123')`)).body.d.OrderIsReleased, false);
     const doc = await client.post(`${MDOC}/A_MaterialDocumentHeader`, movement([steel('261', '1')]));
     assert.equal(doc.body.d.MaterialDocument, '4900000001');
   });
@@ -324,5 +324,48 @@ describe('sim: SAP ERP business behaviour', () => {
   it('rejects bodies over the size limit with 413', async () => {
     const res = await call(`${sim.url}${MDOC}/A_MaterialDocumentHeader`, jsonInit('POST', { pad: 'x'.repeat(1_100_000) }));
     assert.equal(res.status, 413);
+  });
+});
+
+describe('sim: SAP ERP key and plant switches', () => {
+  let sim: RunningSimulator | undefined;
+  afterEach(async () => {
+    await sim?.close();
+    sim = undefined;
+  });
+
+  it('by default stores and finds orders and reservations only in their internal form, as SAP does', async () => {
+    sim = await startSapSimulator();
+    const client = new SapClient(sim.url);
+    await client.fetchCsrf();
+    assert.equal((await client.get(`${PO}/A_ProductionOrder_2('1000123')`)).status, 404, 'the external form finds nothing');
+    assert.equal((await client.get(`${PO}/A_ProductionOrder_2('000001000123')`)).body.d.ManufacturingOrder, '000001000123');
+    const external = await client.post(MDOC + '/A_MaterialDocumentHeader', movement([steel('261', '1', { ManufacturingOrder: '1000123' })]));
+    assert.equal(external.body.error?.code, 'CO/004');
+    const reservation = await client.post(MDOC + '/A_MaterialDocumentHeader', movement([steel('261', '1', { ManufacturingOrder: '000001000123', Reservation: '12345' })]));
+    assert.equal(reservation.body.error?.code, 'M7/056');
+    assert.equal((await client.post(CONF + '/ProdnOrdConf2', confirmation({ OrderID: '1000124' }))).body.error?.code, 'RU/100');
+  });
+
+  it('internalKeysOnly: false also accepts the external form and answers with the internal one', async () => {
+    sim = await startSapSimulator({ internalKeysOnly: false });
+    const client = new SapClient(sim.url);
+    await client.fetchCsrf();
+    assert.equal((await client.get(`${PO}/A_ProductionOrder_2('1000123')`)).body.d.ManufacturingOrder, '000001000123');
+    const posted = await client.post(MDOC + '/A_MaterialDocumentHeader', movement([steel('261', '1', { ManufacturingOrder: '1000123', Reservation: '12345' })]));
+    assert.equal(posted.status, 201, JSON.stringify(posted.body));
+    const confirmed = await client.post(CONF + '/ProdnOrdConf2', confirmation({ OrderID: '1000124' }));
+    assert.equal(confirmed.body.d.OrderID, '000001000124');
+  });
+
+  it('plantCodes gives the seed site P100 the SAP plant code 1010', async () => {
+    sim = await startSapSimulator({ plantCodes: { P100: '1010' } });
+    const client = new SapClient(sim.url);
+    await client.fetchCsrf();
+    assert.equal((await client.get(`${PO}/A_ProductionOrder_2('000001000123')`)).body.d.ProductionPlant, '1010');
+    assert.deepEqual(await client.stock('RM-100-STEEL', 'P100'), {});
+    assert.deepEqual(await client.stock('RM-100-STEEL', '1010'), { '0001//01': '500.000' });
+    const wrongPlant = await client.post(MDOC + '/A_MaterialDocumentHeader', movement([steel('261', '1')]));
+    assert.equal(wrongPlant.body.error?.code, 'M7/021', 'nothing in stock at P100');
   });
 });

@@ -4,7 +4,7 @@ import type { RunningSimulator } from '../../sim/common/server';
 import { call, CONF, confirmation, control, jsonInit, MDOC, movement, PO, repeatHeaders, SapClient, steel } from './helpers';
 import { waitFor } from '../helpers/wait';
 
-const ORDER = `${PO}/A_ProductionOrder_2('1000124')`;
+const ORDER = `${PO}/A_ProductionOrder_2('000001000124')`;
 
 describe('sim: SAP ERP fault injection', () => {
   let sim: RunningSimulator;
@@ -46,10 +46,10 @@ describe('sim: SAP ERP fault injection', () => {
   });
 
   it('applies a matched entry only to requests whose path contains the match', async () => {
-    await ctl.faults({ queue: [{ match: "ReleaseOrder?ManufacturingOrder='1000123'", status: 503 }] });
+    await ctl.faults({ queue: [{ match: "ReleaseOrder?ManufacturingOrder='000001000123'", status: 503 }] });
     assert.equal((await client.get(ORDER)).status, 200);
-    assert.equal((await client.release('1000123')).status, 503);
-    assert.equal((await client.release('1000123')).status, 200);
+    assert.equal((await client.release('000001000123')).status, 503);
+    assert.equal((await client.release('000001000123')).status, 200);
   });
 
   it('holds the socket on timeout until the client gives up; nothing is posted', async () => {
@@ -72,7 +72,7 @@ describe('sim: SAP ERP fault injection', () => {
   });
 
   it('dropAfterCommit posts the document, kills the connection, and a repeat returns the first document', async () => {
-    await client.release('1000123');
+    await client.release('000001000123');
     await ctl.faults({ queue: [{ match: 'ProdnOrdConf2', dropAfterCommit: true }] });
     const headers = repeatHeaders('drop-1');
     await assert.rejects(client.post(`${CONF}/ProdnOrdConf2`, confirmation(), headers), (err: Error) => err.name === 'TypeError');
@@ -90,7 +90,7 @@ describe('sim: SAP ERP fault injection', () => {
   });
 
   it('dropAfterCommit with only an ExternalSystemConfirmation: the repeat returns the first confirmation', async () => {
-    await client.release('1000123');
+    await client.release('000001000123');
     await ctl.faults({ queue: [{ dropAfterCommit: true }] });
     const body = confirmation({ ExternalSystemConfirmation: 'MES-DROP-1' });
     await assert.rejects(client.post(`${CONF}/ProdnOrdConf2`, body));

@@ -5,8 +5,12 @@
 import type { CanonicalEvent, InventoryMovedData } from '../../canonical/events';
 import { getPath } from '../paths';
 import { FieldProblem } from '../problem';
+import { alphaToInternal } from '../alpha';
 import { show } from '../errors';
+import type { AlphaDef } from '../alpha';
+import { odataString } from '../odata';
 import type { FieldRule, ProfileDefinition, RuleContext, ValueMapDef, WriteVariant } from '../types';
+import { ValueMap } from '../value-maps';
 import { SAP_UNITS } from '../units';
 
 const SERVICE = '/sap/opu/odata/sap';
@@ -61,6 +65,20 @@ const VALUE_MAPS: Record<string, ValueMapDef> = {
   },
   /** Site -> storage location that receives production (canonical production data names none). */
   receiptStorageLocation: { label: 'receipt storage location', toVendor: {}, otherwise: { vendor: '0001' } },
+  /**
+   * Site -> SAP plant code (P100 -> 1010), both ways. Sites pass unchanged until a plant sets the
+   * map; from then on a site it does not map is a MAPPING_ERROR, never a posting to a wrong plant.
+   */
+  plant: { label: 'site', toVendor: {}, otherwise: 'passThroughUntilSet' },
+  /** Canonical storage location -> SAP storage location code, where they differ; same rule as plant. */
+  storageLocation: { label: 'storage location', toVendor: {}, otherwise: 'passThroughUntilSet' },
+};
+
+/** SAP keys kept with leading zeros (ALPHA conversion); a plant's system may differ (material 40). */
+const ALPHA: Record<string, AlphaDef> = {
+  productionOrder: { label: 'production order', length: 12 },
+  reservation: { label: 'reservation', length: 10 },
+  material: { label: 'material', length: 18 },
 };
 
 // ---- goods movements -------------------------------------------------------------------------
@@ -86,14 +104,14 @@ function orderIssue(movementType: string): FieldRule[] {
   return [
     ...header('03'),
     ...item([
-      { to: 'Material', from: '/data/material' },
-      { to: 'Plant', from: '/data/site' },
-      { to: 'StorageLocation', from: '/data/storageLocation' },
+      { to: 'Material', from: '/data/material', alpha: 'material' },
+      { to: 'Plant', from: '/data/site', map: 'plant' },
+      { to: 'StorageLocation', from: '/data/storageLocation', map: 'storageLocation' },
       { to: 'Batch', from: '/data/lot', empty: '', maxLength: 10 },
       { to: 'GoodsMovementType', const: movementType },
       { to: ['QuantityInEntryUnit', 'EntryUnit'], from: '/data/quantity', as: 'sapQuantity' },
-      { to: 'ManufacturingOrder', from: '/data/orderId' },
-      { to: 'Reservation', from: '/data/reservation/number', optional: true },
+      { to: 'ManufacturingOrder', from: '/data/orderId', alpha: 'productionOrder' },
+      { to: 'Reservation', from: '/data/reservation/number', optional: true, alpha: 'reservation' },
       { to: 'ReservationItem', from: '/data/reservation/item', optional: true },
       { to: 'InventoryStockType', const: '01' },
     ]),
@@ -158,19 +176,20 @@ const RECEIVING = (field: string, fallback: string) =>
 const INVENTORY_MOVED: FieldRule[] = [
   ...header('04'),
   ...item([
-    { to: 'Material', from: '/data/material' },
-    { to: 'Plant', from: '/data/from/site' },
-    { to: 'StorageLocation', from: '/data/from/storageLocation' },
+    { to: 'Material', from: '/data/material', alpha: 'material' },
+    { to: 'Plant', from: '/data/from/site', map: 'plant' },
+    { to: 'StorageLocation', from: '/data/from/storageLocation', map: 'storageLocation' },
     { to: 'Batch', from: '/data/lot', empty: '', maxLength: 10 },
     { to: 'GoodsMovementType', fn: inventoryMovementType, optional: true },
     { to: ['QuantityInEntryUnit', 'EntryUnit'], from: '/data/quantity', as: 'sapQuantity' },
     { to: 'InventoryStockType', from: '/data/from/stockType', map: 'stockType', only: 'toVendor' },
-    { to: 'IssuingOrReceivingPlant', fn: receiving((d) => d.to.site), optional: true },
-    { to: 'IssuingOrReceivingStorageLoc', fn: receiving((d) => d.to.storageLocation), optional: true },
+    // `from` places errors of the mapped code at the receiving side.
+    { to: 'IssuingOrReceivingPlant', from: '/data/to/site', fn: receiving((d) => d.to.site), optional: true, map: 'plant' },
+    { to: 'IssuingOrReceivingStorageLoc', from: '/data/to/storageLocation', fn: receiving((d) => d.to.storageLocation), optional: true, map: 'storageLocation' },
     { to: 'IssgOrRcvgBatch', fn: receiving((d) => d.lot), optional: true, maxLength: 10 },
   ]),
-  { from: '/data/to/site', read: RECEIVING('IssuingOrReceivingPlant', 'Plant') },
-  { from: '/data/to/storageLocation', read: RECEIVING('IssuingOrReceivingStorageLoc', 'StorageLocation') },
+  { from: '/data/to/site', read: RECEIVING('IssuingOrReceivingPlant', 'Plant'), map: 'plant' },
+  { from: '/data/to/storageLocation', read: RECEIVING('IssuingOrReceivingStorageLoc', 'StorageLocation'), map: 'storageLocation' },
   // `to` only places errors: the movement type, and the stock type of a 311.
   { from: '/data/from/stockType', to: [MOVEMENT_TYPE, `${ITEM}InventoryStockType`], readFn: (doc, ctx) => stockTypesOf(doc, ctx)[0], only: 'toCanonical' },
   { from: '/data/to/stockType', to: [MOVEMENT_TYPE, `${ITEM}InventoryStockType`], readFn: (doc, ctx) => stockTypesOf(doc, ctx)[1], only: 'toCanonical' },
@@ -179,13 +198,13 @@ const INVENTORY_MOVED: FieldRule[] = [
 const PRODUCTION_RECEIPT: FieldRule[] = [
   ...header('02'),
   ...item([
-    { to: 'Material', from: '/data/material' },
-    { to: 'Plant', from: '/data/site' },
+    { to: 'Material', from: '/data/material', alpha: 'material' },
+    { to: 'Plant', from: '/data/site', map: 'plant' },
     { to: 'StorageLocation', from: '/data/site', map: 'receiptStorageLocation', only: 'toVendor' },
     { to: 'Batch', from: '/data/producedLot', empty: '', maxLength: 10 },
     { to: 'GoodsMovementType', const: '101' },
     { to: ['QuantityInEntryUnit', 'EntryUnit'], from: '/data/yield', as: 'sapQuantity' },
-    { to: 'ManufacturingOrder', from: '/data/orderId' },
+    { to: 'ManufacturingOrder', from: '/data/orderId', alpha: 'productionOrder' },
     { to: 'ManufacturingOrderItem', const: '1' },
     { to: 'InventoryStockType', const: '01' },
   ]),
@@ -221,12 +240,12 @@ const GOODS_MOVEMENTS: WriteVariant[] = [
 // ---- production order ------------------------------------------------------------------------
 
 const COMPONENT: FieldRule[] = [
-  { from: '/material', to: 'Material' },
+  { from: '/material', to: 'Material', alpha: 'material' },
   { from: '/lot', to: 'Batch', empty: '' },
   { from: '/quantity', to: ['RequiredQuantity', 'BaseUnit'], as: 'sapQuantity' },
   { from: '/use', to: 'GoodsMovementType', map: 'materialUse' },
-  { from: '/storageLocation', to: 'StorageLocation', empty: '' },
-  { from: '/reservation/number', to: 'Reservation', empty: '' },
+  { from: '/storageLocation', to: 'StorageLocation', empty: '', map: 'storageLocation' },
+  { from: '/reservation/number', to: 'Reservation', empty: '', alpha: 'reservation' },
   { from: '/reservation/item', to: 'ReservationItem', empty: '' },
 ];
 
@@ -248,13 +267,14 @@ const OPERATION: FieldRule[] = [
 ];
 
 const PRODUCTION_ORDER: FieldRule[] = [
-  { from: '/orderId', to: 'ManufacturingOrder', as: 'string' },
+  { from: '/orderId', to: 'ManufacturingOrder', as: 'string', alpha: 'productionOrder' },
   { from: '/revision', value: 0 },
-  { from: '/material', to: 'Material' },
+  { from: '/material', to: 'Material', alpha: 'material' },
   { from: '/quantity', to: ['TotalQuantity', 'ProductionUnit'], as: 'sapQuantity' },
-  { from: '/plannedStart', to: 'MfgOrderPlannedStartDate', as: 'sapDate' },
-  { from: '/plannedEnd', to: 'MfgOrderPlannedEndDate', as: 'sapDate' },
-  { from: '/site', to: 'ProductionPlant' },
+  // Planned dates are plant calendar days: the order starts at the day's start in plant time.
+  { from: '/plannedStart', to: 'MfgOrderPlannedStartDate', as: 'sapPostingDate' },
+  { from: '/plannedEnd', to: 'MfgOrderPlannedEndDate', as: 'sapPostingDate' },
+  { from: '/site', to: 'ProductionPlant', map: 'plant' },
   { from: '/workCenter', to: 'WorkCenter', empty: '' },
   { from: '/state', flags: 'orderStatus' },
   { from: '/operations', to: 'to_ProductionOrderOperation/results', each: OPERATION },
@@ -278,16 +298,29 @@ function unassignedComponents(order: unknown): { path: string; value: unknown; p
 
 // ---- stock -----------------------------------------------------------------------------------
 
-const STOCK_FILTER = `$exists(material) ? (
-  $q := function($v) { "'" & $replace($v, "'", "''") & "'" };
-  "Material eq " & $q(material) & ($exists(site) ? " and Plant eq " & $q(site) : "")
-)`;
+/** The stock $filter from the read's parameters, with SAP's material number and plant code. */
+function stockFilter(params: unknown, ctx: RuleContext): string {
+  const { material, site } = (params ?? {}) as { material?: unknown; site?: unknown };
+  if (typeof material !== 'string') throw new FieldProblem('required', 'required value missing', material, { sub: '/material' });
+  const matnr = String(placedAt('/material', () => alphaToInternal(material, ctx.alpha.material)));
+  if (site === undefined) return `Material eq ${odataString(matnr)}`;
+  const plant = String(placedAt('/site', () => new ValueMap('plant', ctx.valueMaps.plant).toVendor(site)));
+  return `Material eq ${odataString(matnr)} and Plant eq ${odataString(plant)}`;
+}
+
+function placedAt<T>(sub: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw FieldProblem.from(e, { sub });
+  }
+}
 const FILTER_VALUE = (field: string) => `($m := $match(\`$filter\`, /${field} eq '((?:[^']|'')*)'/); $m ? $replace($m.groups[0], "''", "'"))`;
 
 const STOCK_ITEM: FieldRule[] = [
-  { from: '/material', to: 'Material' },
-  { from: '/site', to: 'Plant' },
-  { from: '/storageLocation', to: 'StorageLocation' },
+  { from: '/material', to: 'Material', alpha: 'material' },
+  { from: '/site', to: 'Plant', map: 'plant' },
+  { from: '/storageLocation', to: 'StorageLocation', map: 'storageLocation' },
   { from: '/lot', to: 'Batch', empty: '' },
   { from: '/stockType', to: 'InventoryStockType', map: 'stockType' },
   { from: '/quantity', to: ['MatlWrhsStkQtyInMatlBaseUnit', 'MaterialBaseUnit'], as: 'sapQuantity' },
@@ -304,6 +337,7 @@ export const SAP_S4HANA: ProfileDefinition = {
   units: SAP_UNITS,
   unitSystem: 'SAP',
   valueMaps: VALUE_MAPS,
+  alpha: ALPHA,
   operations: {
     readProductionOrder: {
       kind: 'read',
@@ -311,7 +345,7 @@ export const SAP_S4HANA: ProfileDefinition = {
       system: 'ERP',
       method: 'GET',
       path: `${PO}/A_ProductionOrder_2({order})`,
-      params: [{ to: 'order', from: '/orderId', as: 'odataString' }],
+      params: [{ to: 'order', from: '/orderId', as: 'odataString', alpha: 'productionOrder' }],
       query: [{ to: '$expand', const: 'to_ProductionOrderOperation,to_ProductionOrderComponent' }],
       responseRoot: 'd',
       response: PRODUCTION_ORDER,
@@ -323,8 +357,8 @@ export const SAP_S4HANA: ProfileDefinition = {
       system: 'ERP',
       method: 'POST',
       path: `${PO}/ReleaseOrder`,
-      params: [{ to: 'order', from: '/data/orderId', as: 'odataString' }],
-      query: [{ to: 'ManufacturingOrder', from: '/data/orderId', as: 'odataString' }],
+      params: [{ to: 'order', from: '/data/orderId', as: 'odataString', alpha: 'productionOrder' }],
+      query: [{ to: 'ManufacturingOrder', from: '/data/orderId', as: 'odataString', alpha: 'productionOrder' }],
       etagFrom: `${PO}/A_ProductionOrder_2({order})`,
       csrf: PO,
       repeatHeader: 'Repeatability-Request-ID',
@@ -337,7 +371,7 @@ export const SAP_S4HANA: ProfileDefinition = {
       }],
       responseRoot: 'd',
       response: [
-        { from: '/documentNumber', to: 'ManufacturingOrder' },
+        { from: '/documentNumber', to: 'ManufacturingOrder', alpha: 'productionOrder' },
         { from: '/released', to: 'OrderIsReleased', as: 'sapBoolean' },
         { from: '/etag', to: '__metadata/etag', optional: true },
       ],
@@ -355,13 +389,14 @@ export const SAP_S4HANA: ProfileDefinition = {
         eventType: 'mfg.operation.completed.v3',
         notCarried: ['/data/confirmationId', '/data/workCenter', '/data/site', '/data/varianceReason/text'],
         body: [
-          { to: 'OrderID', from: '/data/orderId' },
+          { to: 'OrderID', from: '/data/orderId', alpha: 'productionOrder' },
           { to: 'OrderOperation', from: '/data/operationId' },
           { to: 'Sequence', const: '0' },
           // One ConfirmationUnit for all three quantities: a unit conflict between them is an error.
           { to: ['ConfirmationYieldQuantity', 'ConfirmationUnit'], from: '/data/yield', as: 'sapQuantity' },
           { to: ['ConfirmationScrapQuantity', 'ConfirmationUnit'], from: '/data/scrap', as: 'sapQuantity' },
-          { to: ['ConfirmationReworkQuantity', 'ConfirmationUnit'], from: '/data/rework', as: 'sapQuantity', empty: '0' },
+          // Absent rework is zero at the field's scale: SAP decimals always carry their 3 places.
+          { to: ['ConfirmationReworkQuantity', 'ConfirmationUnit'], from: '/data/rework', as: 'sapQuantity', empty: '0.000' },
           { to: 'VarianceReasonCode', from: '/data/varianceReason/code', map: 'varianceReason', empty: '', maxLength: 4 },
           { to: 'FinalConfirmationType', from: '/data/confirmationType', map: 'confirmationType' },
           { to: 'IsFinalConfirmation', from: '/data/confirmationType', map: 'finalConfirmation', optional: true },
@@ -423,9 +458,10 @@ export const SAP_S4HANA: ProfileDefinition = {
       method: 'GET',
       path: `${STCK}/A_MatlStkInAcctMod`,
       query: [
-        { to: '$filter', from: '/material', expr: STOCK_FILTER },
-        { from: '/material', read: FILTER_VALUE('Material') },
-        { from: '/site', read: FILTER_VALUE('Plant'), optional: true },
+        // `from: ''`: the filter is built from all parameters; its problems carry their own pointer.
+        { to: '$filter', from: '', fn: stockFilter },
+        { from: '/material', read: FILTER_VALUE('Material'), alpha: 'material' },
+        { from: '/site', read: FILTER_VALUE('Plant'), optional: true, map: 'plant' },
       ],
       responseRoot: 'd',
       response: [{ from: '/items', to: 'results', each: STOCK_ITEM }],
