@@ -8,7 +8,7 @@ import { type Outcome, runWrite } from './common/write-flow';
 import { seedState } from './sap/data';
 import { postGoodsMovement, postUsageDecision, readInspectionLot, readStock } from './sap/inventory';
 import { CONF, failReply, INSP, MDOC, odata, odataError, PO, SERVICES, STCK } from './sap/odata';
-import { listConfirmations, postConfirmation, readOrder, releaseOrder } from './sap/orders';
+import { listConfirmations, postConfirmation, readOrder, releaseOrder, type ReleaseAnswer } from './sap/orders';
 import { type SapAuthOptions, SapSecurity } from './sap/security';
 
 /** An SAP S/4HANA-like ERP speaking OData v2 behind a gateway with OAuth/Basic, CSRF and repeatable requests. */
@@ -31,6 +31,10 @@ export interface SapSimulatorOptions extends ListenOptions {
   internalKeysOnly?: boolean;
   /** SAP plant codes of the seed sites, e.g. {P100: '1010'}; default: the plant codes are the site names. */
   plantCodes?: Readonly<Record<string, string>>;
+  /** Ignore `$expand` on production orders, as some services and releases do: navigations stay deferred (default false). */
+  ignoreExpand?: boolean;
+  /** What ReleaseOrder answers: 'message' (default: the FunctionMessage its metadata declares), 'entity' (the order), 'none' (204). */
+  releaseAnswer?: ReleaseAnswer;
 }
 
 export const TOKEN_PATH = '/sap/bc/sec/oauth2/token';
@@ -70,10 +74,11 @@ export async function startSapSimulator(options: SapSimulatorOptions = {}): Prom
   const security = new SapSecurity(auth, core.config, options.now);
   const seed = { internalKeysOnly: options.internalKeysOnly, plantCodes: options.plantCodes };
   let state = seedState(seed);
+  const orderOptions = { ignoreExpand: options.ignoreExpand ?? false, releaseAnswer: options.releaseAnswer ?? 'message' };
 
   const routes: Route[] = [
-    { service: PO, method: 'GET', pattern: /^A_ProductionOrder_2\((.*)\)(?:\/(\w+))?$/, read: (call, m) => readOrder(state, call, m[1], m[2]) },
-    { service: PO, method: 'POST', pattern: /^ReleaseOrder$/, write: (call) => releaseOrder(state, call), bodyless: true },
+    { service: PO, method: 'GET', pattern: /^A_ProductionOrder_2\((.*)\)(?:\/(\w+))?$/, read: (call, m) => readOrder(state, call, m[1], m[2], orderOptions) },
+    { service: PO, method: 'POST', pattern: /^ReleaseOrder$/, write: (call) => releaseOrder(state, call, orderOptions.releaseAnswer), bodyless: true },
     { service: CONF, method: 'GET', pattern: /^ProdnOrdConf2$/, read: (call) => listConfirmations(state, call) },
     { service: CONF, method: 'POST', pattern: /^ProdnOrdConf2$/, write: (call, body) => postConfirmation(state, call, body, core.config.ignoreRepeatability) },
     { service: MDOC, method: 'POST', pattern: /^A_MaterialDocumentHeader$/, write: (call, body) => postGoodsMovement(state, call, body) },

@@ -90,13 +90,25 @@ export interface SendRequest {
   etagFrom?: { path: string };
   /** Epoch ms of the first attempt when this send repeats an earlier one (a redelivery). */
   firstSentAt?: number;
+  /**
+   * Writes: finds the document the request posts, without posting (a GET by its external key).
+   * Called before an attempt whose predecessor's outcome is unknown (the request went out and no
+   * answer came back), and before the first attempt when `outcomeUnknown` says an earlier send's
+   * is; an answer found ends the send with `resolvedBy: 'lookup'`.
+   */
+  lookup?: () => Promise<Omit<SendResult, 'attempts'> | undefined>;
+  /** An earlier send of this request may have posted (a redelivery, a claim taken over): look up first. */
+  outcomeUnknown?: boolean;
 }
 
 export interface SendResult {
   status: number;
   headers: Record<string, string | string[]>;
   body: unknown;
+  /** Attempts at the request itself (a lookup is none). */
   attempts: number;
+  /** Set when the document was found by `lookup` instead of being posted (again). */
+  resolvedBy?: 'lookup';
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -173,14 +185,22 @@ export class EndpointClient {
 
   async send(req: SendRequest): Promise<SendResult> {
     const ctx = this.context(req);
+    let unknown = req.outcomeUnknown === true;
     for (let attempt = 1; ; attempt++) {
       this.assertOpen(attempt - 1, req);
+      if (unknown && req.lookup) {
+        // Outside the attempt's breaker permit: the lookup is a send of its own.
+        const found = await req.lookup();
+        if (found) return { ...found, attempts: attempt - 1, resolvedBy: 'lookup' };
+        unknown = false; // not there: it never posted, so posting now is the first posting
+      }
       const permit = this.acquire(attempt - 1, req);
       try {
         const res = await this.attempt(req, ctx);
         permit?.success();
         return { status: res.status, headers: res.headers, body: res.body, attempts: attempt };
       } catch (err) {
+        unknown ||= !SAFE_METHODS.has(ctx.method) && outcomeUnknown(err);
         const delayMs = this.afterFailure(err, attempt, req, ctx, permit);
         try {
           await this.wait(delayMs);
@@ -429,6 +449,21 @@ export class EndpointClient {
     const q = encodeQuery(query);
     return q === '' ? this.base + p : `${this.base}${p}${p.includes('?') ? '&' : '?'}${q}`;
   }
+}
+
+/** Socket codes that mean the request never reached the target: nothing can have been posted. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH', 'ENETDOWN']);
+
+/**
+ * Whether a failed exchange may have been processed: a transport failure after the request may have
+ * gone out (reset, timeout, broken pipe) or a gateway timeout (504). Refused connections, a CSRF or
+ * auth failure and every other answer are known outcomes.
+ */
+function outcomeUnknown(err: unknown): boolean {
+  if (err instanceof ResponseFailure) return err.status === 504;
+  if (err instanceof AdapterError || !(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && !NOT_SENT.has(code);
 }
 
 /** %20 for spaces (OData `$filter=Material eq 'X'`; `+` is not a space to every server), `$` kept in names. */

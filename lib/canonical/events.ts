@@ -62,6 +62,8 @@ export interface ProductionOrderData {
   state: RequestState;
   priority?: number;
   operations: Operation[];
+  /** Requirements not assigned to an operation (SAP components without operation assignment). */
+  materialRequirements?: MaterialRequirement[];
 }
 
 export interface ProductionOrderRevisedData extends ProductionOrderData {

@@ -11,7 +11,7 @@ import { idempotencyKeyOf } from '../idempotency/keys';
 import { externalKeyFor, repeatKeyFor } from './repeat-keys';
 import { fieldName, toList, type RuleRunner } from './rules';
 import type {
-  CanonicalPayload, DocumentResult, FieldRule, OperationSpec, ReadOperation, ReadOperationSpec, RequestContext, VendorRequest, VendorScalar,
+  CanonicalPayload, DocumentLookup, DocumentResult, FieldRule, OperationSpec, ReadOperation, ReadOperationSpec, RequestContext, VendorRequest, VendorScalar,
   WriteOperation, WriteOperationSpec, WriteRequest, WriteVariant,
 } from './types';
 import type { ValueMap } from './value-maps';
@@ -177,7 +177,20 @@ export class CompiledWrite extends CompiledOperation implements WriteOperation {
     if (body) request.body = body;
     if (this.spec.etagFrom) request.needsEtagFrom = { method: 'GET', path: fillTemplate(this.spec.etagFrom, params) };
     if (this.spec.csrf) request.csrf = this.spec.csrf;
+    if (this.spec.lookup) request.lookup = lookupRequest(this.spec.lookup, params, body);
+    if (this.spec.readAfter) request.readAfter = { method: 'GET', path: fillTemplate(this.spec.readAfter, params) };
     return request;
+  }
+
+  foundDocument(body: unknown): unknown {
+    const lookup = this.spec.lookup;
+    if (!lookup) return undefined;
+    const d = isObject(body) && 'd' in body ? body.d : body;
+    const doc = lookup.collection ? (isObject(d) && Array.isArray(d.results) ? d.results[0] : undefined) : d;
+    if (!isObject(doc)) return undefined;
+    if (!Object.entries(lookup.when ?? {}).every(([field, value]) => doc[field] === value)) return undefined;
+    // The write's response rules read the answer of a posting: the same document, in the same wrapper.
+    return this.spec.responseRoot === 'd' ? { d: doc } : doc;
   }
 
   async fromVendorRequest(body: unknown, request?: RequestContext): Promise<CanonicalPayload> {
@@ -211,8 +224,47 @@ export class CompiledWrite extends CompiledOperation implements WriteOperation {
   }
 }
 
+/** An OData string literal: quotes doubled. */
+const odataLiteral = (v: unknown) => `'${String(v).replace(/'/g, "''")}'`;
+
+/** The lookup's GET: its path from the write's parameters, its `$filter` from the posted body. */
+function lookupRequest(lookup: DocumentLookup, params: Record<string, unknown>, body: Record<string, unknown> | undefined): VendorRequest & { by: string } {
+  const request: VendorRequest & { by: string } = { method: 'GET', path: fillTemplate(lookup.path, params), by: lookup.by };
+  const clauses = Object.entries(lookup.filter ?? {}).map(([field, from]) => {
+    const value = body?.[from];
+    if (value === undefined || value === '') throw new PlantSyncError('CONFIG_ERROR', `lookup by ${field}: the posted body has no ${from}`);
+    return `${field} eq ${odataLiteral(value)}`;
+  });
+  if (clauses.length) request.query = { $filter: clauses.join(' and ') };
+  return request;
+}
+
 export class CompiledRead extends CompiledOperation implements ReadOperation<Record<string, string>, unknown> {
   readonly kind = 'read' as const;
+  declare protected readonly spec: ReadOperationSpec;
+
+  missingNavigations(body: unknown, request: VendorRequest): { name: string; request: VendorRequest }[] {
+    const root = getPath(body, this.spec.responseRoot ?? '');
+    if (!isObject(root)) return [];
+    // The navigation URL hangs off the entity's own path (never the absolute __deferred.uri: it names the gateway's host).
+    const base = request.path.replace(/\/+$/, '');
+    return (this.spec.navigations ?? [])
+      .filter((name) => !Array.isArray((root[name] as { results?: unknown } | undefined)?.results))
+      .map((name) => ({ name, request: { method: 'GET' as const, path: `${base}/${name}` } }));
+  }
+
+  withNavigation(body: unknown, name: string, answer: unknown): unknown {
+    const copy = structuredClone(body) as Record<string, unknown>;
+    const root = getPath(copy, this.spec.responseRoot ?? '') as Record<string, unknown>;
+    const d = isObject(answer) && 'd' in answer ? answer.d : answer;
+    // OData v2 answers a collection as {results: [...]}; a bare array is taken too.
+    const results = Array.isArray(d) ? d : isObject(d) && Array.isArray(d.results) ? d.results : undefined;
+    if (results === undefined) {
+      throw new MappingError('toCanonical', [{ field: name, pointer: `/${name}`, value: answer, keyword: 'required', problem: `the navigation ${name} answered without results` }], { profile: this.profile, operation: this.name });
+    }
+    root[name] = { results };
+    return copy;
+  }
 
   constructor(profile: string, name: string, spec: ReadOperationSpec, runner: RuleRunner) {
     super(profile, name, spec, runner);

@@ -154,7 +154,12 @@ export class RuleRunner {
         if (absent(value) && !rule.optional && rule.empty === undefined) throw new FieldProblem('required', 'required value missing', value);
         return;
       }
-      if (rule.each) return set(await this.eachToCanonical(rule, value, places[0]?.pointer ?? scope.pointer, scope, issues));
+      if (rule.each) {
+        const items = await this.eachToCanonical(rule, value, places[0]?.pointer ?? scope.pointer, scope, issues);
+        // An optional selection that selects nothing is absent, not [] (an order whose components all have operations).
+        if (items.length === 0 && rule.where !== undefined && rule.optional) return;
+        return set(items);
+      }
       if (rule.as) value = CODECS[rule.as].toCanonical(rule.read !== undefined || rule.readFn ? [value] : places.map((p) => p.value), this.codecCtx);
       if (rule.alpha) value = alphaToExternal(value);
       if (rule.map) value = this.env.maps[rule.map].toCanonical(value);

@@ -132,6 +132,10 @@ export interface VendorRequest {
 export interface WriteRequest extends VendorRequest {
   repeatKey: string;
   repeatHeader: 'Repeatability-Request-ID' | 'Idempotency-Key';
+  /** The GET that finds this posting's document when its outcome is unknown (the operation's `lookup`). */
+  lookup?: VendorRequest & { by: string };
+  /** The GET that reads the document when the answer holds none (the operation's `readAfter`). */
+  readAfter?: VendorRequest;
 }
 
 /** The request's place, for mapping a request back (path and query parameters). */
@@ -202,8 +206,34 @@ interface OperationSpecBase {
   verifyResponse?: (body: unknown) => { path: string; value: unknown; problem: string }[];
 }
 
+/**
+ * How to find a posting's document in the target without posting again, for when the outcome of a
+ * posting is unknown (the connection broke after the request went out, a timeout, a claim taken
+ * over after its lease expired): a GET by the document's external key or natural key.
+ */
+export interface DocumentLookup {
+  /** What the document is found by, for messages and msg.plantsync.request ('ExternalSystemConfirmation'). */
+  by: string;
+  /** GET path template, filled with the write's path parameters. */
+  path: string;
+  /** `$filter` equality clauses: vendor field -> the field of the posted body whose value it must have. */
+  filter?: Readonly<Record<string, string>>;
+  /** The answer is a collection (`d.results`): the first element is the document. Else the entity itself. */
+  collection?: boolean;
+  /** Vendor fields the document must have these values in to count as posted (a release: OrderIsReleased true). */
+  when?: Readonly<Record<string, VendorScalar>>;
+}
+
 export interface WriteOperationSpec extends OperationSpecBase {
   kind: 'write';
+  /** Finds the document when the outcome of a posting is unknown, before posting again. */
+  lookup?: DocumentLookup;
+  /**
+   * SAP function imports (ReleaseOrder) answer with the entity, an SAP message structure
+   * (SystemMessageType...) or no content: GET this path template afterwards when the answer holds
+   * no document for `response` to map.
+   */
+  readAfter?: string;
   repeatHeader: 'Repeatability-Request-ID' | 'Idempotency-Key';
   variants: readonly WriteVariant[];
   /** Body field that gets the ≤32-character digest of the idempotency key (SAP ExternalSystemConfirmation). */
@@ -216,6 +246,12 @@ export interface WriteOperationSpec extends OperationSpecBase {
 export interface ReadOperationSpec extends OperationSpecBase {
   kind: 'read';
   method: 'GET';
+  /**
+   * Navigation properties the answer should hold expanded (OData `$expand`). Services that ignore
+   * `$expand` answer with a deferred link or nothing; each missing one is then read from its own
+   * navigation URL (`<path>/<name>`) and put in place before mapping.
+   */
+  navigations?: readonly string[];
 }
 
 export type OperationSpec = WriteOperationSpec | ReadOperationSpec;
@@ -247,6 +283,8 @@ export interface WriteOperation<R = DocumentResult> {
   toVendor(event: CanonicalEvent): Promise<WriteRequest>;
   fromVendorRequest(body: unknown, request?: RequestContext): Promise<CanonicalPayload>;
   fromVendorResponse(body: unknown): Promise<R>;
+  /** What the request's lookup found, in the shape of the write's answer; undefined when not found. */
+  foundDocument(body: unknown): unknown;
 }
 
 /** A compiled read: parameters -> GET request, and the vendor's answer -> canonical data. */
@@ -256,6 +294,10 @@ export interface ReadOperation<P = Record<string, string>, R = unknown> {
   readonly profile: string;
   readonly system: VendorSystem;
   toVendor(params: P): Promise<VendorRequest>;
+  /** Expanded navigations the answer lacks, each with the GET that reads it ($expand ignored). */
+  missingNavigations(body: unknown, request: VendorRequest): { name: string; request: VendorRequest }[];
+  /** The answer with a navigation read on its own put in place (`<name>.results`). */
+  withNavigation(body: unknown, name: string, answer: unknown): unknown;
   /** The parameters of a GET request (its path and query). */
   fromVendorRequest(body: unknown, request?: RequestContext): Promise<P>;
   fromVendorResponse(body: unknown): Promise<R>;

@@ -54,7 +54,7 @@ export = function register(RED: NodeAPI): void {
         switch (outcome.status) {
           case 'claimed':
             counts.new += 1;
-            meta(msg).idempotency = { ...info, status: 'claimed', token: outcome.token, attempt: outcome.attempt };
+            meta(msg).idempotency = { ...info, status: 'claimed', token: outcome.token, attempt: outcome.attempt, takeover: outcome.takeover };
             send([msg, null, null]);
             break;
           case 'duplicate':

@@ -55,12 +55,20 @@ export = function register(RED: NodeAPI): void {
         // Validated (and upcast) before mapping: a broken event is a validation error, never a half-mapped posting.
         const checked = registry.validate(msg.payload);
         if (!checked.valid) throw new PlantSyncError(checked.code, checked.message, checked.errors);
-        return endpoint.write(checked.event);
+        // A re-claimed key (a redelivery, a replay) or one taken over after its lease expired may
+        // already be posted: the target is asked first, by the operation's lookup.
+        const claim = meta(msg).idempotency;
+        const outcomeUnknown = claim?.status === 'claimed' && (claim.takeover === true || (claim.attempt ?? 1) > 1);
+        return endpoint.write(checked.event, { outcomeUnknown });
       };
       run()
         .then((res) => {
           ok += 1;
-          meta(msg).request = { target: endpoint?.role, operation: res.operation, status: res.status, attempts: res.attempts };
+          const request: Record<string, unknown> = { target: endpoint?.role, operation: res.operation, status: res.status, attempts: res.attempts };
+          if (res.repeated) request.repeated = true;
+          if (res.resolvedBy) request.resolvedBy = res.resolvedBy;
+          if (res.repeatability) request.repeatability = res.repeatability;
+          meta(msg).request = request;
           msg.payload = res.result;
           // For an `http in` flow: a posting created a document, a read answered one.
           (msg as PlantSyncMessage & { statusCode?: number }).statusCode = statusForOutcome(operation === 'auto' ? 'created' : 'ok');

@@ -9,6 +9,8 @@ export interface ClaimInfo {
   status: 'claimed' | 'duplicate' | 'conflict' | 'failed';
   token?: string;
   attempt?: number;
+  /** The claim took over an in-flight key whose lease had expired: its holder may have posted. */
+  takeover?: boolean;
   /** The first attempt's stored result, on duplicates. */
   result?: unknown;
   reason?: unknown;

@@ -17,6 +17,8 @@ export interface FaultPlanInput {
   latencyMs?: number;
   errorRate?: number;
   errorStatuses?: number[];
+  /** Share (0..1) of writes (every method but GET and HEAD) that are processed, then answered by a dropped connection; seeded. */
+  dropAfterCommitRate?: number;
   seed?: number;
 }
 
@@ -40,8 +42,11 @@ export class FaultPlan {
   private latencyMs = 0;
   private errorRate = 0;
   private errorStatuses = [503];
+  private dropAfterCommitRate = 0;
   private seed = DEFAULT_SEED;
   private random = mulberry32(DEFAULT_SEED);
+  // Its own sequence, so adding a drop rate does not shift a seeded error-rate run.
+  private dropRandom = mulberry32(DEFAULT_SEED);
 
   /** PUT /__sim/faults replaces the plan; a seed restarts the error-rate sequence. */
   set(input: unknown): void {
@@ -50,9 +55,11 @@ export class FaultPlan {
     this.latencyMs = plan.latencyMs ?? 0;
     this.errorRate = plan.errorRate ?? 0;
     this.errorStatuses = plan.errorStatuses ?? [503];
+    this.dropAfterCommitRate = plan.dropAfterCommitRate ?? 0;
     if (plan.seed !== undefined) {
       this.seed = plan.seed;
       this.random = mulberry32(plan.seed);
+      this.dropRandom = mulberry32(plan.seed);
     }
   }
 
@@ -61,8 +68,10 @@ export class FaultPlan {
     this.latencyMs = 0;
     this.errorRate = 0;
     this.errorStatuses = [503];
+    this.dropAfterCommitRate = 0;
     this.seed = DEFAULT_SEED;
     this.random = mulberry32(DEFAULT_SEED);
+    this.dropRandom = mulberry32(DEFAULT_SEED);
   }
 
   snapshot(): Required<Omit<FaultPlanInput, 'queue'>> & { queue: FaultEntry[] } {
@@ -71,12 +80,13 @@ export class FaultPlan {
       latencyMs: this.latencyMs,
       errorRate: this.errorRate,
       errorStatuses: [...this.errorStatuses],
+      dropAfterCommitRate: this.dropAfterCommitRate,
       seed: this.seed,
     };
   }
 
-  /** Takes the first queued entry matching this request, else rolls the error rate. */
-  next(rawUrl: string): FaultDecision {
+  /** Takes the first queued entry matching this request, else rolls the error rate, then (writes) the drop rate. */
+  next(rawUrl: string, method = 'GET'): FaultDecision {
     const decoded = safeDecode(rawUrl);
     const i = this.queue.findIndex((e) => e.match === undefined || rawUrl.includes(e.match) || decoded.includes(e.match));
     if (i >= 0) {
@@ -90,6 +100,10 @@ export class FaultPlan {
     if (this.errorRate > 0 && this.random() < this.errorRate) {
       const status = this.errorStatuses[Math.floor(this.random() * this.errorStatuses.length)];
       return { delayMs: this.latencyMs, status, label: 'errorRate' };
+    }
+    const write = method !== 'GET' && method !== 'HEAD';
+    if (write && this.dropAfterCommitRate > 0 && this.dropRandom() < this.dropAfterCommitRate) {
+      return { delayMs: this.latencyMs, dropAfterCommit: true, label: 'dropAfterCommit' };
     }
     return { delayMs: this.latencyMs };
   }
@@ -120,7 +134,7 @@ function httpStatus(v: unknown, name: string): number {
 }
 
 const ENTRY_KEYS = new Set(['match', 'status', 'retryAfterSec', 'delayMs', 'timeout', 'dropAfterCommit', 'body']);
-const PLAN_KEYS = new Set(['queue', 'latencyMs', 'errorRate', 'errorStatuses', 'seed']);
+const PLAN_KEYS = new Set(['queue', 'latencyMs', 'errorRate', 'errorStatuses', 'dropAfterCommitRate', 'seed']);
 
 function parseEntry(raw: unknown, i: number): FaultEntry {
   const at = `queue[${i}]`;
@@ -165,6 +179,9 @@ function parsePlan(raw: unknown): FaultPlanInput {
   const rate = nonNegative(o.errorRate, 'errorRate');
   if (rate !== undefined && rate > 1) throw bad('errorRate must be between 0 and 1');
   plan.errorRate = rate;
+  const drop = nonNegative(o.dropAfterCommitRate, 'dropAfterCommitRate');
+  if (drop !== undefined && drop > 1) throw bad('dropAfterCommitRate must be between 0 and 1');
+  plan.dropAfterCommitRate = drop;
   if (o.errorStatuses !== undefined) {
     if (!Array.isArray(o.errorStatuses) || o.errorStatuses.length === 0) throw bad('errorStatuses must be a non-empty array');
     plan.errorStatuses = o.errorStatuses.map((s, i) => httpStatus(s, `errorStatuses[${i}]`));

@@ -36,7 +36,7 @@ export async function serve(core: SimCore, hooks: SystemHooks, options: ListenOp
       send(call.res, control(core, call, hooks.resetData));
       return;
     }
-    const fault = core.faults.next(call.rawUrl);
+    const fault = core.faults.next(call.rawUrl, call.method);
     if (fault.delayMs > 0 && !(await host.sleep(fault.delayMs))) return;
     const base = { method: call.method, path: call.rawUrl, key: hooks.keyOf(call), body: ledgerBody(call) };
     if (fault.status !== undefined) {

@@ -143,7 +143,11 @@ export function seedState(options: SeedOptions = {}): SapState {
     Reservation: '0000012345', ReservationItem: '0001', ManufacturingOrderOperation: '0010', Material: 'RM-100-STEEL', Plant: P100,
     StorageLocation: '0001', Batch: '', RequiredQuantity: 200_000, BaseUnit: 'KG', GoodsMovementType: '261', MatlCompIsMarkedForBackflush: false,
   }]);
-  const o124 = order('1000124', P100, 'FG-4712', 50, true, 'WC-PACK1', [op('0010', 'Pack', 'WC-PACK1', 50, 14, 18, '0000000125')], []);
+  // A component without operation assignment (''): valid in SAP, it belongs to the order.
+  const o124 = order('1000124', P100, 'FG-4712', 50, true, 'WC-PACK1', [op('0010', 'Pack', 'WC-PACK1', 50, 14, 18, '0000000125')], [{
+    Reservation: '0000012346', ReservationItem: '0001', ManufacturingOrderOperation: '', Material: 'RM-100-STEEL', Plant: P100,
+    StorageLocation: '0001', Batch: '', RequiredQuantity: 5_000, BaseUnit: 'KG', GoodsMovementType: '261', MatlCompIsMarkedForBackflush: false,
+  }]);
   return {
     orders: new Map([[o123.ManufacturingOrder, o123], [o124.ManufacturingOrder, o124]]),
     stock: [

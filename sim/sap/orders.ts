@@ -54,8 +54,28 @@ function findOrder(state: SapState, id: string): SapOrder {
   return o;
 }
 
+/** How ReleaseOrder answers: the FunctionMessage its metadata declares, the order entity, or 204 no content. */
+export type ReleaseAnswer = 'message' | 'entity' | 'none';
+
+export interface OrderOptions {
+  /** Answer as a service that ignores $expand: navigations stay deferred links. */
+  ignoreExpand: boolean;
+  releaseAnswer: ReleaseAnswer;
+}
+
+/** A FunctionMessage result, wrapped in a member named after the function import as OData v2 does for complex types. */
+function functionMessage(type: 'S' | 'W' | 'I' | 'E' | 'A', number: string, text: string, order: string): Obj {
+  return {
+    ReleaseOrder: {
+      __metadata: { type: `${PO}.FunctionMessage` },
+      SystemMessageType: type, SystemMessageIdentification: 'CO', SystemMessageNumber: number, SystemMessageLongText: text,
+      SystemMessageVariable1: order, SystemMessageVariable2: '', SystemMessageVariable3: '', SystemMessageVariable4: '',
+    },
+  };
+}
+
 /** GET A_ProductionOrder_2('<id>')[?$expand=...] and its navigation collections. */
-export function readOrder(state: SapState, call: Call, predicate: string, nav?: string): Reply {
+export function readOrder(state: SapState, call: Call, predicate: string, nav: string | undefined, options: Pick<OrderOptions, 'ignoreExpand'>): Reply {
   const id = keyValue(predicate, 'ManufacturingOrder');
   if (id === undefined) throw sapFail('BAD_REQUEST', `Invalid key predicate (${predicate})`);
   const o = findOrder(state, id);
@@ -66,21 +86,31 @@ export function readOrder(state: SapState, call: Call, predicate: string, nav?: 
   const expand = new Set((call.url.searchParams.get('$expand') ?? '').split(',').map((s) => s.trim()).filter(Boolean));
   const unknown = [...expand].find((e) => !(NAVS as readonly string[]).includes(e));
   if (unknown) throw sapFail('BAD_REQUEST', `Property ${unknown} not found in type A_ProductionOrder_2Type`);
-  return odata(200, orderEntity(call, o, expand), { etag: o.etag });
+  return odata(200, orderEntity(call, o, options.ignoreExpand ? new Set() : expand), { etag: o.etag });
 }
 
-/** POST ReleaseOrder?ManufacturingOrder='<id>' with If-Match; releasing a released order changes nothing. */
-export function releaseOrder(state: SapState, call: Call): Outcome {
+/**
+ * POST ReleaseOrder?ManufacturingOrder='<id>' with If-Match; releasing a released order changes
+ * nothing. The answer follows `releaseAnswer`: a FunctionMessage (S on release, E "already
+ * released" on a repeat, as the action refuses a status it cannot set), the entity, or 204.
+ */
+export function releaseOrder(state: SapState, call: Call, answer: ReleaseAnswer): Outcome {
   const id = keyValue(call.url.searchParams.get('ManufacturingOrder') ?? '', '');
   if (id === undefined) throw sapFail('BAD_REQUEST', "Parameter ManufacturingOrder='<order>' is required");
   const o = findOrder(state, id);
   const ifMatch = header(call, 'if-match');
   if (ifMatch === undefined || ifMatch.trim() === '') throw sapFail('PRECONDITION_REQUIRED', 'If-Match header is required', 428);
-  if (o.OrderIsReleased) return { status: 200, body: { d: orderEntity(call, o, new Set()) }, headers: { etag: o.etag }, posted: false };
+  const reply = (posted: boolean): Outcome => {
+    if (answer === 'none') return { status: 204, body: undefined, headers: { etag: o.etag }, posted };
+    if (answer === 'entity') return { status: 200, body: { d: orderEntity(call, o, new Set()) }, headers: { etag: o.etag }, posted };
+    const d = posted ? functionMessage('S', '093', `Order ${id} released`, id) : functionMessage('E', '094', `Order ${id} is already released`, id);
+    return { status: 200, body: { d }, posted };
+  };
+  if (o.OrderIsReleased) return reply(false);
   if (!etagMatches(ifMatch, o.etag)) throw sapFail('PRECONDITION_FAILED', `ETag ${ifMatch} does not match the current version of order ${id}`, 412);
   o.OrderIsReleased = true;
   o.etag = newEtag();
-  return { status: 200, body: { d: orderEntity(call, o, new Set()) }, headers: { etag: o.etag }, posted: true };
+  return reply(true);
 }
 
 const check = new Checker(SY_530);

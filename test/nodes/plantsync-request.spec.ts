@@ -35,9 +35,9 @@ describe('plantsync-request node against the SAP simulator', function () {
     ], { ep: { password } });
   }
 
-  async function call(payload: unknown) {
+  async function call(payload: unknown, plantsync?: Record<string, unknown>) {
     const got = nextFrom([node('out'), node('caught')]);
-    node('rq').receive({ payload });
+    node('rq').receive(plantsync ? { payload, plantsync } : { payload });
     return got;
   }
 
@@ -61,10 +61,26 @@ describe('plantsync-request node against the SAP simulator', function () {
     assert.equal(first.node.id, 'out', JSON.stringify(first.msg.error));
     const doc = first.msg.payload as { documentNumber: string };
     assert.match(doc.documentNumber, /^49\d{8}$/);
-    assert.deepEqual((first.msg.plantsync as { request: unknown }).request, { target: 'ERP', operation: 'goodsMovement', status: 201, attempts: 1 });
+    assert.deepEqual((first.msg.plantsync as { request: unknown }).request, { target: 'ERP', operation: 'goodsMovement', status: 201, attempts: 1, repeatability: 'accepted' });
     const again = await call({ ...event, id: 'redelivered' });
     assert.equal((again.msg.payload as { documentNumber: string }).documentNumber, doc.documentNumber, 'the repeatability key returns the first document');
     assert.equal(await postings(), 1);
+  });
+
+  it('a re-claimed key (outcome unknown) is looked up before posting: the released order 1000124 is a repeat, nothing posts', async () => {
+    await load();
+    const release = createEvent({
+      type: 'mfg.productionorder.released.v1', source: '/plants/P100/aps', siteid: 'P100',
+      data: {
+        orderId: '1000124', revision: 0, material: 'FG-4712', quantity: { value: 50, uom: 'EA' }, plannedStart: '2026-11-26T14:00:00Z',
+        plannedEnd: '2026-11-26T18:00:00Z', site: 'P100', state: 'Released', operations: [{ operationId: '0010', workCenter: 'WC-PACK1' }],
+      },
+    });
+    const claim = { store: 'st', key: 'k', status: 'claimed', token: 't', attempt: 2, takeover: false };
+    const res = await call(release, { idempotency: claim });
+    assert.equal(res.node.id, 'out', JSON.stringify(res.msg.error));
+    assert.deepEqual((res.msg.plantsync as { request: unknown }).request, { target: 'ERP', operation: 'releaseProductionOrder', status: 200, attempts: 0, repeated: true, resolvedBy: 'lookup' });
+    assert.equal(await postings(), 0, 'found by the lookup, no POST');
   });
 
   it('applies the plant overrides of the endpoint: a reason code mapped without code', async () => {

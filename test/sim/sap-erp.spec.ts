@@ -144,7 +144,7 @@ describe('sim: SAP ERP business behaviour', () => {
     assert.equal(missing.body.error.code, 'CO/004');
   });
 
-  it('releases with If-Match: 428 without it, 412 when stale, idempotent once released', async () => {
+  it('releases with If-Match: 428 without it, 412 when stale, idempotent once released; answers with a FunctionMessage', async () => {
     const got = await client.get(`${PO}/A_ProductionOrder_2('000001000123')`);
     const etag = got.headers.get('etag') as string;
     const release = `${PO}/ReleaseOrder?ManufacturingOrder='000001000123'`;
@@ -154,12 +154,15 @@ describe('sim: SAP ERP business behaviour', () => {
     assert.equal(stale.status, 412);
     const ok = await client.post(release, undefined, { 'if-match': etag });
     assert.equal(ok.status, 200);
-    assert.equal(ok.body.d.OrderIsReleased, true);
-    const newEtag = ok.headers.get('etag');
+    assert.deepEqual([ok.body.d.ReleaseOrder.SystemMessageType, ok.body.d.ReleaseOrder.SystemMessageLongText], ['S', 'Order 1000123 released']);
+    const after = await client.get(`${PO}/A_ProductionOrder_2('1000123')`);
+    assert.equal(after.body.d.OrderIsReleased, true);
+    const newEtag = after.headers.get('etag');
     assert.ok(newEtag && newEtag !== etag);
     const again = await client.post(release, undefined, { 'if-match': etag });
     assert.equal(again.status, 200);
-    assert.equal(again.headers.get('etag'), newEtag, 'unchanged');
+    assert.deepEqual([again.body.d.ReleaseOrder.SystemMessageType, again.body.d.ReleaseOrder.SystemMessageLongText], ['E', 'Order 1000123 is already released']);
+    assert.equal((await client.get(`${PO}/A_ProductionOrder_2('1000123')`)).headers.get('etag'), newEtag, 'unchanged');
     const postings = await control(sim.url).postings();
     assert.equal(postings.length, 1, 'the repeat release is not a posting');
   });

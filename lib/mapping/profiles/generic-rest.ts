@@ -66,6 +66,7 @@ function order(at: '/data' | ''): FieldRule[] {
 const ORDER_NOT_CARRIED = [
   '/data/area', '/data/priority', '/data/operations/*/plannedStart', '/data/operations/*/plannedEnd',
   '/data/operations/*/materialRequirements/*/storageLocation', '/data/operations/*/materialRequirements/*/reservation',
+  '/data/materialRequirements',
 ];
 
 const LOCATION = (side: 'from' | 'to'): FieldRule[] => [

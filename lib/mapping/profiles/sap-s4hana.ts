@@ -278,9 +278,21 @@ const PRODUCTION_ORDER: FieldRule[] = [
   { from: '/workCenter', to: 'WorkCenter', empty: '' },
   { from: '/state', flags: 'orderStatus' },
   { from: '/operations', to: 'to_ProductionOrderOperation/results', each: OPERATION },
+  {
+    // Components without an operation assignment belong to the order itself.
+    from: '/materialRequirements',
+    to: 'to_ProductionOrderComponent/results',
+    where: "$not($exists(ManufacturingOrderOperation)) or ManufacturingOrderOperation = ''",
+    optional: true,
+    each: COMPONENT,
+  },
 ];
 
-/** A component whose operation is not in the order would silently vanish from the canonical order. */
+/**
+ * A component assigned to an operation the order does not have would silently vanish from the
+ * canonical order. Components without an operation assignment ('' or absent) are valid: they
+ * belong to the order itself (its materialRequirements).
+ */
 function unassignedComponents(order: unknown): { path: string; value: unknown; problem: string }[] {
   const ops = getPath(order, 'to_ProductionOrderOperation/results');
   const comps = getPath(order, 'to_ProductionOrderComponent/results');
@@ -288,7 +300,7 @@ function unassignedComponents(order: unknown): { path: string; value: unknown; p
   const known = new Set(ops.map((o) => (o as Record<string, unknown>)?.ManufacturingOrderOperation));
   return comps.flatMap((c, i) => {
     const op = (c as Record<string, unknown>)?.ManufacturingOrderOperation;
-    return known.has(op) ? [] : [{
+    return op === undefined || op === null || op === '' || known.has(op) ? [] : [{
       path: `to_ProductionOrderComponent/results/${i}/ManufacturingOrderOperation`,
       value: op,
       problem: `component assigned to operation ${show(op)}, which the order does not have`,
@@ -347,6 +359,8 @@ export const SAP_S4HANA: ProfileDefinition = {
       path: `${PO}/A_ProductionOrder_2({order})`,
       params: [{ to: 'order', from: '/orderId', as: 'odataString', alpha: 'productionOrder' }],
       query: [{ to: '$expand', const: 'to_ProductionOrderOperation,to_ProductionOrderComponent' }],
+      // Services that ignore $expand: each navigation is then read from its own URL.
+      navigations: ['to_ProductionOrderOperation', 'to_ProductionOrderComponent'],
       responseRoot: 'd',
       response: PRODUCTION_ORDER,
       verifyResponse: unassignedComponents,
@@ -360,13 +374,17 @@ export const SAP_S4HANA: ProfileDefinition = {
       params: [{ to: 'order', from: '/data/orderId', as: 'odataString', alpha: 'productionOrder' }],
       query: [{ to: 'ManufacturingOrder', from: '/data/orderId', as: 'odataString', alpha: 'productionOrder' }],
       etagFrom: `${PO}/A_ProductionOrder_2({order})`,
+      // ReleaseOrder returns FunctionMessage (or, on some services, the order or nothing): the order is read afterwards.
+      readAfter: `${PO}/A_ProductionOrder_2({order})`,
+      // The order is its own key: a released order is the release done (also "already released").
+      lookup: { by: 'ManufacturingOrder', path: `${PO}/A_ProductionOrder_2({order})`, when: { OrderIsReleased: true } },
       csrf: PO,
       repeatHeader: 'Repeatability-Request-ID',
       variants: [{
         eventType: 'mfg.productionorder.released.v1',
         notCarried: [
           '/data/revision', '/data/material', '/data/quantity', '/data/plannedStart', '/data/plannedEnd', '/data/site', '/data/area',
-          '/data/workCenter', '/data/state', '/data/priority', '/data/operations',
+          '/data/workCenter', '/data/state', '/data/priority', '/data/operations', '/data/materialRequirements',
         ],
       }],
       responseRoot: 'd',
@@ -385,6 +403,7 @@ export const SAP_S4HANA: ProfileDefinition = {
       csrf: CONF,
       repeatHeader: 'Repeatability-Request-ID',
       externalKeyField: 'ExternalSystemConfirmation',
+      lookup: { by: 'ExternalSystemConfirmation', path: `${CONF}/ProdnOrdConf2`, filter: { ExternalSystemConfirmation: 'ExternalSystemConfirmation' }, collection: true },
       variants: [{
         eventType: 'mfg.operation.completed.v3',
         notCarried: ['/data/confirmationId', '/data/workCenter', '/data/site', '/data/varianceReason/text'],
