@@ -68,13 +68,13 @@ describe('integration: SAP gateway answers (navigations without $expand, functio
         assert.equal(order.operations[1].materialRequirements, undefined);
         assert.equal(order.materialRequirements, undefined, 'every component of 1000123 is assigned to an operation');
         const reads = trace(h.proxy.exchanges);
-        const navs = [`GET ${PO}/A_ProductionOrder_2('1000123')/to_ProductionOrderOperation 200`, `GET ${PO}/A_ProductionOrder_2('1000123')/to_ProductionOrderComponent 200`];
-        assert.deepEqual(reads, [`GET ${PO}/A_ProductionOrder_2('1000123') 200`, ...(ignoreExpand ? navs : [])]);
+        const navs = [`GET ${PO}/A_ProductionOrder_2('000001000123')/to_ProductionOrderOperation 200`, `GET ${PO}/A_ProductionOrder_2('000001000123')/to_ProductionOrderComponent 200`];
+        assert.deepEqual(reads, [`GET ${PO}/A_ProductionOrder_2('000001000123') 200`, ...(ignoreExpand ? navs : [])]);
       });
 
       it('a component without operation assignment belongs to the order (1000124)', async () => {
         const order = (await readOrder(h.client, '1000124')).result as OrderRead;
-        assert.deepEqual(order.materialRequirements, [{ material: 'RM-100-STEEL', quantity: { value: 5, uom: 'KG' }, use: 'Consumed', storageLocation: '0001', reservation: { number: '0000012346', item: '0001' } }]);
+        assert.deepEqual(order.materialRequirements, [{ material: 'RM-100-STEEL', quantity: { value: 5, uom: 'KG' }, use: 'Consumed', storageLocation: '0001', reservation: { number: '12346', item: '0001' } }]);
         assert.equal(order.operations[0].materialRequirements, undefined);
         assertValidAs('mfg.productionorder.released.v1', order, '/plants/P100/erp');
       });
@@ -93,7 +93,7 @@ describe('integration: SAP gateway answers (navigations without $expand, functio
         assert.deepEqual([result.documentNumber, result.released], ['1000123', true]);
         assert.match(String(result.etag), /^W\/"\d+"$/);
         assert.equal((await simControl(h.erp.url).postings()).length, 1);
-        const readAfter = releaseAnswer === 'entity' ? [] : [`GET ${PO}/A_ProductionOrder_2('1000123') 200`];
+        const readAfter = releaseAnswer === 'entity' ? [] : [`GET ${PO}/A_ProductionOrder_2('000001000123') 200`];
         assert.deepEqual(trace(h.proxy.exchanges).filter((t) => !t.endsWith('/ 200')).slice(1), [`POST ${PO}/ReleaseOrder 200`.replace('200', releaseAnswer === 'none' ? '204' : '200'), ...readAfter]);
       });
 
