@@ -23,15 +23,32 @@ interface Mode {
   startTime: string;
 }
 
-const MODES: Mode[] = [
-  { title: 'internal keys only (default), plants named as sites', sim: {}, plant: 'P100', startTime: 'PT06H00M00S' },
-  { title: 'external keys accepted too', sim: { internalKeysOnly: false }, plant: 'P100', startTime: 'PT06H00M00S' },
-  { title: 'SAP plant 1010 for site P100, mapped by the overrides', sim: { plantCodes: { P100: '1010' } }, overrides: PLANT_MAP, plant: '1010', startTime: 'PT06H00M00S' },
-  {
-    title: 'SAP plant 1010 and plant time Europe/Berlin', sim: { plantCodes: { P100: '1010' } }, overrides: PLANT_MAP, timeZone: 'Europe/Berlin',
-    plant: '1010', startTime: 'PT07H00M00S',
-  },
-];
+/**
+ * Every combination of the simulator's gateway switches (issue: "in every combination"): key form,
+ * plant codes (with the Berlin plant time on the mapped plant), `$expand` honoured or ignored, and
+ * the three ReleaseOrder answer shapes. 24 modes, each a fresh simulator.
+ */
+const MODES: Mode[] = [];
+for (const internalKeysOnly of [true, false]) {
+  for (const plantCode of [false, true]) {
+    for (const ignoreExpand of [false, true]) {
+      for (const releaseAnswer of ['message', 'entity', 'none'] as const) {
+        MODES.push({
+          title: [
+            internalKeysOnly ? 'internal keys only' : 'external keys accepted',
+            plantCode ? 'SAP plant 1010 for P100 in Europe/Berlin' : 'plants named as sites, UTC',
+            ignoreExpand ? '$expand ignored' : '$expand honoured',
+            `release answers ${releaseAnswer}`,
+          ].join(', '),
+          sim: { internalKeysOnly, ignoreExpand, releaseAnswer, ...(plantCode ? { plantCodes: { P100: '1010' } } : {}) },
+          ...(plantCode ? { overrides: PLANT_MAP, timeZone: 'Europe/Berlin' } : {}),
+          plant: plantCode ? '1010' : 'P100',
+          startTime: plantCode ? 'PT07H00M00S' : 'PT06H00M00S',
+        });
+      }
+    }
+  }
+}
 
 const ORDER = {
   orderId: '1000123', revision: 0, material: 'FG-4711', quantity: { value: 100, uom: 'EA' },
@@ -160,10 +177,22 @@ for (const mode of MODES) {
       });
     }
 
+    it('release: posts once whatever the gateway answers, and reports the released order as a valid canonical event', async () => {
+      const before = (await sim.postings()).length;
+      const result = (await write(events.release())).result as { orderId: string; released?: boolean };
+      assert.equal((await sim.postings()).length, before + 1, 'exactly one posting');
+      const order = await read('readProductionOrder', { orderId: '1000123' }) as { orderId: string; state: string };
+      assert.equal(order.orderId, '1000123');
+      assert.equal(order.state, 'Released', JSON.stringify(result));
+      assertValidAs('mfg.productionorder.released.v1', order, '/plants/P100/erp');
+    });
+
     it('reads the order and the stock back in canonical forms: external order number, site, valid data', async () => {
       // 1000124 is the seed's released order.
-      const order = await read('readProductionOrder', { orderId: '1000124' }) as { orderId: string; site: string; plannedStart: string };
+      const order = await read('readProductionOrder', { orderId: '1000124' }) as { orderId: string; site: string; plannedStart: string; operations?: unknown[]; materialRequirements?: unknown[] };
       assert.equal(order.orderId, '1000124');
+      // With $expand ignored these come from the navigation URLs: present either way.
+      assert.deepEqual([order.operations?.length, order.materialRequirements?.length], [1, 1], JSON.stringify(order));
       assert.equal(order.site, 'P100');
       assert.equal(order.plannedStart, mode.timeZone ? '2026-11-25T23:00:00Z' : '2026-11-26T00:00:00Z');
       assertValidAs('mfg.productionorder.released.v1', order, '/plants/P100/erp');
