@@ -17,7 +17,7 @@ import type { TargetRole } from './adapter-errors';
 import { apiKeyAuth, basicAuth, noAuth, oauth2ClientCredentials, type AuthProvider } from './auth';
 import { EndpointClient, repeatabilityOf, type RepeatabilityMode, type SendResult } from './endpoint-client';
 import type { TlsOptions } from './http-transport';
-import { callRead, callWrite, type CallResult } from './profile-call';
+import { callRead, callWrite, type CallResult, type WriteOptions } from './profile-call';
 
 export interface EndpointCredentials {
   password?: string;
@@ -47,7 +47,8 @@ export interface EndpointConfig {
   /** Requests per second; 0 or absent: unlimited. */
   ratePerSec?: number;
   retry?: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number };
-  breaker?: { failureThreshold: number; openMs: number };
+  /** openMs: the first open interval; it doubles while trials fail, up to maxOpenMs. */
+  breaker?: { failureThreshold: number; openMs: number; maxOpenMs?: number };
   /** The plant's value-map and unit overrides, applied on top of the profile. */
   overrides?: ProfileOverrides;
   /** The CONFIG_ERROR reading the settings found; the endpoint then opens unusable. */
@@ -71,8 +72,8 @@ export interface OpenEndpoint {
   readonly problem: PlantSyncError | undefined;
   /** Throws `problem` when the endpoint is unusable. */
   assertUsable(): void;
-  /** Posts an event with the write operation for its type. */
-  write(event: CanonicalEvent): Promise<CallResult>;
+  /** Posts an event with the write operation for its type; `firstSentAt` when it repeats an earlier attempt. */
+  write(event: CanonicalEvent, options?: WriteOptions): Promise<CallResult>;
   /** Reads with a named read operation. */
   read(operation: string, params: Record<string, string>, correlationId?: string): Promise<CallResult>;
   close(): void;
@@ -183,7 +184,7 @@ export function openEndpoint(config: EndpointConfig, credentials: EndpointCreden
     overrides,
     problem,
     assertUsable: () => void usable(),
-    write: async (event) => callWrite(client, usable(), event),
+    write: async (event, writeOptions) => callWrite(client, usable(), event, writeOptions),
     read: async (operation, params, correlationId) => callRead(client, usable(), operation, params, correlationId),
     close: () => client.close(),
   };

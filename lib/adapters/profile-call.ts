@@ -14,8 +14,15 @@ export interface CallResult {
   result: unknown;
 }
 
-function toSend(req: VendorRequest, correlationId: string | undefined): SendRequest {
+/** How a write repeats an earlier one. */
+export interface WriteOptions {
+  /** Epoch ms of the event's first attempt (the idempotency claim's): sent as the first-sent time on every retry, redelivery and replay. */
+  firstSentAt?: number;
+}
+
+function toSend(req: VendorRequest, correlationId: string | undefined, options: WriteOptions = {}): SendRequest {
   const send: SendRequest = { method: req.method, path: req.path };
+  if (options.firstSentAt !== undefined) send.firstSentAt = options.firstSentAt;
   if (req.query) send.query = req.query;
   if (req.body !== undefined) send.body = req.body;
   if (req.repeatKey) send.repeatKey = req.repeatKey;
@@ -31,10 +38,10 @@ function toSend(req: VendorRequest, correlationId: string | undefined): SendRequ
  * target's repeatability key derived from the event's idempotency key, then the vendor's answer
  * mapped to document numbers.
  */
-export async function callWrite(client: EndpointClient, profile: MappingProfile, event: CanonicalEvent): Promise<CallResult> {
+export async function callWrite(client: EndpointClient, profile: MappingProfile, event: CanonicalEvent, options: WriteOptions = {}): Promise<CallResult> {
   const operation = operationFor(profile, event.type);
   const request = await operation.toVendor(event);
-  const response = await client.send(toSend(request, event.correlationid));
+  const response = await client.send(toSend(request, event.correlationid, options));
   return { operation: operation.name, status: response.status, attempts: response.attempts, result: await mapResponse(operation.name, response.body, () => operation.fromVendorResponse(response.body)) };
 }
 

@@ -54,7 +54,9 @@ export = function register(RED: NodeAPI): void {
         switch (outcome.status) {
           case 'claimed':
             counts.new += 1;
-            meta(msg).idempotency = { ...info, status: 'claimed', token: outcome.token, attempt: outcome.attempt };
+            meta(msg).idempotency = {
+              ...info, status: 'claimed', token: outcome.token, attempt: outcome.attempt, firstAttemptAt: new Date(outcome.firstAttemptAt).toISOString(),
+            };
             send([msg, null, null]);
             break;
           case 'duplicate':

@@ -9,6 +9,11 @@ export interface ClaimInfo {
   status: 'claimed' | 'duplicate' | 'conflict' | 'failed';
   token?: string;
   attempt?: number;
+  /**
+   * On a claim: when the key was first claimed (ISO 8601), the same on every redelivery and
+   * replay; the request node sends it as the target's first-sent time (Repeatability-First-Sent).
+   */
+  firstAttemptAt?: string;
   /** The first attempt's stored result, on duplicates. */
   result?: unknown;
   reason?: unknown;
