@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import { isObj, type Obj } from './common/checks';
-import { SimCore } from './common/core';
+import { type CsrfTokenOn, SimCore } from './common/core';
 import { Fail } from './common/fail';
 import { type Call, header, type Reply } from './common/http';
 import { type ListenOptions, type RunningSimulator, serve } from './common/server';
@@ -22,6 +22,10 @@ export interface SapSimulatorOptions extends ListenOptions {
   csrfTtlMs?: number;
   /** Every POST posts: Repeatability-Request-ID and ExternalSystemConfirmation are not deduplicated. */
   ignoreRepeatability?: boolean;
+  /** Which token fetches hand out a CSRF token: 'any' (default), 'service-root', 'entity-set' (any read below the root), 'none'. */
+  csrfTokenOn?: CsrfTokenOn;
+  /** The error status a token fetch is answered with, token and cookie still attached (default 404); 0: the read's own answer. */
+  csrfFetchStatus?: number;
   /** The clock OAuth token and CSRF token lifetimes are measured on (default Date.now; tests advance a fake one). */
   now?: () => number;
   /**
@@ -69,6 +73,8 @@ export async function startSapSimulator(options: SapSimulatorOptions = {}): Prom
   const core = new SimCore('erp', {
     ignoreRepeatability: options.ignoreRepeatability ?? false,
     ...(options.csrfTtlMs !== undefined ? { csrfTtlMs: options.csrfTtlMs } : {}),
+    ...(options.csrfTokenOn !== undefined ? { csrfTokenOn: options.csrfTokenOn } : {}),
+    ...(options.csrfFetchStatus !== undefined ? { csrfFetchStatus: options.csrfFetchStatus } : {}),
     ...(auth !== 'none' && auth.oauth?.tokenTtlSec !== undefined ? { tokenTtlSec: auth.oauth.tokenTtlSec } : {}),
   });
   const security = new SapSecurity(auth, core.config, options.now);
@@ -155,8 +161,7 @@ export async function startSapSimulator(options: SapSimulatorOptions = {}): Prom
         if (!(err instanceof Fail)) throw err;
         reply = failReply(err);
       }
-      // Any authenticated read can fetch the session's CSRF token, as on the gateway.
-      if ((header(call, 'x-csrf-token') ?? '').toLowerCase() === 'fetch') reply.headers = { ...reply.headers, ...security.csrfFetch(call) };
+      if ((header(call, 'x-csrf-token') ?? '').toLowerCase() === 'fetch') reply = security.csrfFetchAnswer(call, reply, rest === '');
       return { reply };
     }
     const forbidden = security.csrfCheck(call);

@@ -1,14 +1,17 @@
 /**
  * SAP Gateway CSRF protection: every modifying request carries the x-csrf-token that a GET with
  * `x-csrf-token: Fetch` returned, together with the session cookie it was issued for (the
- * endpoint's CookieJar, which the client sends on every request). Tokens are kept per service
+ * endpoint's CookieJar, which the client sends on every request). The fetch asks the service
+ * root, then the entity set of the write, and takes the token from any answer that carries one,
+ * whatever its status: gateways answer the fetch 404, 405 or 403 and still hand out a token and
+ * the session cookie. Tokens are kept per service
  * root and fetched once per root however many writes wait for one; a write answered 403 with
  * `x-csrf-token: Required` (token expired or session lost) gets a fresh token and is repeated
  * once by the client. Nothing was posted on such a 403, so the repeat is not a retry.
  */
 import type { HttpResponse } from './http-transport';
 
-/** GET `<root>/` with `x-csrf-token: Fetch` through the client (auth, cookies); resolves to the token. */
+/** GET `<root>/` (then the entity set) with `x-csrf-token: Fetch` through the client (auth, cookies); resolves to the token. */
 export type CsrfFetch = (root: string) => Promise<string>;
 
 export class CsrfSessions {
@@ -91,4 +94,16 @@ export function serviceRoot(path: string): string {
   if (m) return m[1];
   const slash = clean.replace(/\/+$/, '').lastIndexOf('/');
   return slash > 0 ? clean.slice(0, slash) : '';
+}
+
+/**
+ * The entity set (or function import) a write path addresses below its service root, without key,
+ * navigation and query: `<root>/A_MaterialDocumentHeader`, `<root>/ReleaseOrder`. Undefined when
+ * the path is the root itself.
+ */
+export function entitySetPath(root: string, path: string): string | undefined {
+  const clean = path.split('?')[0];
+  if (!clean.startsWith(root)) return undefined;
+  const set = clean.slice(root.length).replace(/^\/+/, '').split('/')[0].replace(/\(.*$/, '');
+  return set === '' ? undefined : `${root}/${set}`;
 }

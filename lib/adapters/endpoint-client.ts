@@ -8,9 +8,11 @@
  * and after a 412 (with a re-read ETag). Each happens at most once per send, so a target that
  * keeps answering them cannot loop us.
  *
- * Writes carry the target's repeatability key, identical on every attempt. That is what makes a
- * retry safe after "committed, then the response was lost" (timeout, reset): the target answers
- * the repeat with the original document instead of posting again.
+ * Writes carry the target's repeatability key, identical on every attempt, and (SAP) the time of
+ * the first attempt, which the caller keeps across redeliveries and replays (`firstSentAt`, the
+ * idempotency claim's). That is what makes a retry safe after "committed, then the response was
+ * lost" (timeout, reset): the target answers the repeat with the original document instead of
+ * posting again.
  */
 import type * as http from 'node:http';
 import { createHash, randomUUID } from 'node:crypto';
@@ -25,7 +27,7 @@ import {
 import { noAuth, type AuthProvider, type RequestHeaders } from './auth';
 import { traceparent } from './correlation';
 import { CookieJar } from './cookie-jar';
-import { csrfTokenFrom, CsrfSessions, isCsrfRequired, serviceRoot, type CsrfFetch } from './csrf';
+import { csrfTokenFrom, CsrfSessions, entitySetPath, isCsrfRequired, serviceRoot, type CsrfFetch } from './csrf';
 import { createAgent, httpRequest, type HttpResponse, type TlsOptions } from './http-transport';
 
 export type RepeatabilityMode = 'sap' | 'idempotency-key' | 'none';
@@ -88,7 +90,10 @@ export interface SendRequest {
   ifMatch?: string;
   /** GET this path first and send its ETag as If-Match (SAP actions); re-read once on 412. */
   etagFrom?: { path: string };
-  /** Epoch ms of the first attempt when this send repeats an earlier one (a redelivery). */
+  /**
+   * Epoch ms of the request's first attempt (the idempotency claim's first, kept across
+   * redeliveries and replays), sent as Repeatability-First-Sent; the send's own start when absent.
+   */
   firstSentAt?: number;
   /**
    * Writes: finds the document the request posts, without posting (a GET by its external key).
@@ -117,17 +122,27 @@ export const DEFAULT_MAX_INLINE_DELAY_MS = 60_000;
 const MAX_SAP_REPEAT_ID = 64;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/** Why a ResponseFailure came from a CSRF exchange rather than the request itself. */
+type FailureNote = 'csrf' | 'csrf-fetch';
+
 /** A non-2xx answer, thrown inside an attempt; classifyFailure reads its status and Retry-After. */
 class ResponseFailure extends Error {
   readonly status: number;
   readonly headers: HttpResponse['headers'];
   readonly body: unknown;
 
-  constructor(res: HttpResponse, readonly method: string, readonly path: string, readonly note?: string) {
+  constructor(res: HttpResponse, readonly method: string, readonly path: string, readonly note?: FailureNote) {
     super(`HTTP ${res.status} for ${method} ${path}`);
     this.status = res.status;
     this.headers = res.headers;
     this.body = res.body;
+  }
+}
+
+/** The CSRF token fetch got answers, none carrying a token: nothing was sent, the target is up. */
+class CsrfTokenMissing extends Error {
+  constructor(readonly answers: Array<{ path: string; status: number }>) {
+    super(`no x-csrf-token in the answers to ${answers.map((a) => `GET ${a.path} (HTTP ${a.status})`).join(', ')}`);
   }
 }
 
@@ -154,6 +169,8 @@ export class EndpointClient {
   private readonly bucket: TokenBucket | undefined;
   private readonly jar = new CookieJar();
   private readonly csrf: CsrfSessions | undefined;
+  /** Per service root, the token fetch URL that last handed out a token: tried first next time. */
+  private readonly csrfFrom = new Map<string, 'root' | 'entity-set'>();
   private readonly repeatability: RepeatabilityMode;
   private readonly maxInlineDelayMs: number;
   private readonly now: () => number;
@@ -216,6 +233,11 @@ export class EndpointClient {
     return this.breaker?.snapshot() ?? { state: 'closed', consecutiveFailures: 0, openedAt: undefined, nextAttemptAt: undefined };
   }
 
+  /** ms until an open breaker lets the next trial through (on the client's clock); undefined unless open. */
+  nextTrialInMs(): number | undefined {
+    return this.breaker?.state === 'open' ? this.breaker.retryAfterMs() : undefined;
+  }
+
   /** Destroys the sockets and ends pending retry waits; later sends fail as TARGET_UNAVAILABLE. */
   close(): void {
     this.closed = true;
@@ -238,7 +260,8 @@ export class EndpointClient {
       repeatability,
       correlationId: req.correlationId ?? randomUUID(),
       repeatKey,
-      firstSent: new Date(req.firstSentAt ?? this.now()).toUTCString(), // IMF-fixdate, as RFC 7231 wants
+      // IMF-fixdate, as RFC 7231 wants: the first attempt's time, the same on every retry of this send and, given by the caller, on every redelivery and replay
+      firstSent: new Date(Number.isFinite(req.firstSentAt) ? req.firstSentAt as number : this.now()).toUTCString(),
       etag: undefined,
       authRefreshed: false,
       csrfRenewed: false,
@@ -254,7 +277,7 @@ export class EndpointClient {
     for (;;) {
       const headers = lowerCaseKeys(req.headers);
       if (write) Object.assign(headers, this.repeatabilityHeaders(ctx));
-      const csrfToken = root === undefined ? undefined : await this.csrf?.token(root, this.csrfFetch(ctx));
+      const csrfToken = root === undefined ? undefined : await this.csrf?.token(root, this.csrfFetch(ctx, req.path));
       if (csrfToken !== undefined) headers['x-csrf-token'] = csrfToken;
       const ifMatch = ctx.etag ?? req.ifMatch;
       if (ifMatch !== undefined) headers['if-match'] = ifMatch;
@@ -264,7 +287,7 @@ export class EndpointClient {
       if (root !== undefined && csrfToken !== undefined && isCsrfRequired(res)) {
         if (ctx.csrfRenewed) throw new ResponseFailure(res, ctx.method, req.path, 'csrf');
         ctx.csrfRenewed = true;
-        await this.csrf?.renew(root, csrfToken, this.csrfFetch(ctx));
+        await this.csrf?.renew(root, csrfToken, this.csrfFetch(ctx, req.path));
         continue;
       }
       if (res.status === 412 && req.etagFrom && !ctx.etagReread) {
@@ -292,16 +315,36 @@ export class EndpointClient {
     return typeof etag === 'string' ? etag : undefined;
   }
 
-  private csrfFetch(ctx: SendContext): CsrfFetch {
+  /**
+   * The token fetch: GET with `x-csrf-token: Fetch` on the service root, then on the entity set
+   * the write goes to (the one that worked last time first). A token is taken from ANY answer that
+   * carries one: gateways answer the fetch 404, 405 or 403 and still hand out the token and the
+   * session cookie (the cookie jar keeps cookies of every answer), as SAP's Cloud SDK accepts.
+   * Without a token: a 401 (the credentials') or a retryable status (5xx, 429...: the target's
+   * state) ends the fetch at once; when every URL answered otherwise, CsrfTokenMissing
+   * (retryable: nothing was sent).
+   */
+  private csrfFetch(ctx: SendContext, writePath: string): CsrfFetch {
     return async (root) => {
-      const path = `${root}/`;
-      const res = await this.call(ctx, 'GET', path, undefined, { 'x-csrf-token': 'Fetch' }, undefined);
-      if (res.status < 200 || res.status >= 300) throw new ResponseFailure(res, 'GET', path);
-      const token = csrfTokenFrom(res);
-      if (token === undefined) {
-        throw new ResponseFailure(res, 'GET', path, 'answered the CSRF token fetch without an x-csrf-token header; is "csrf" enabled for an endpoint that is not SAP Gateway?');
+      const candidates: Array<['root' | 'entity-set', string]> = [['root', `${root}/`]];
+      const entitySet = entitySetPath(root, writePath);
+      if (entitySet !== undefined) candidates.push(['entity-set', entitySet]);
+      if (this.csrfFrom.get(root) === 'entity-set') candidates.reverse();
+      const answers: Array<{ path: string; res: HttpResponse }> = [];
+      for (const [kind, path] of candidates) {
+        const res = await this.call(ctx, 'GET', path, undefined, { 'x-csrf-token': 'Fetch' }, undefined);
+        const token = csrfTokenFrom(res);
+        if (token !== undefined) {
+          this.csrfFrom.set(root, kind);
+          return token;
+        }
+        const failure = new ResponseFailure(res, 'GET', path, 'csrf-fetch');
+        // Refused credentials (another URL would only add a failed logon), or busy or down (5xx,
+        // 429...: the target's state, not the URL's; retried, and counted by the breaker).
+        if (res.status === 401 || classifyFailure(failure, this.now()).class === 'retryable') throw failure;
+        answers.push({ path, res });
       }
-      return token;
+      throw new CsrfTokenMissing(answers.map((a) => ({ path: a.path, status: a.res.status })));
     };
   }
 
@@ -335,6 +378,10 @@ export class EndpointClient {
       permit?.release();
       throw this.closedError(attempt, req);
     }
+    if (err instanceof CsrfTokenMissing) {
+      permit?.release(); // the target answered; its gateway just gave no token
+      throw this.noCsrfToken(err, attempt, ctx, req);
+    }
     const failure = classifyFailure(err, this.now());
     if (err instanceof ResponseFailure) {
       if (failure.class === 'permanent') {
@@ -354,10 +401,21 @@ export class EndpointClient {
     throw this.exhausted(err, attempt, req, ctx, failure, decision.retry ? decision.delayMs : undefined);
   }
 
+  /** No token from the fetch: retryable (nothing was posted), and it says so; never "correct the event". */
+  private noCsrfToken(err: CsrfTokenMissing, attempt: number, ctx: SendContext, req: SendRequest): AdapterError {
+    const answers = err.answers.map((a) => `GET ${a.path} answered HTTP ${a.status}`).join(', ');
+    return new TargetUnavailableError(
+      `${this.role} handed out no CSRF token for ${ctx.method} ${req.path}: the token fetch (x-csrf-token: Fetch) found no x-csrf-token header (${answers}). ` +
+        `Nothing was posted; the event can be retried later. Check that the OData service is active on the gateway and that no proxy strips the x-csrf-token header, ` +
+        `and that this endpoint really is SAP Gateway (its profile asks for CSRF tokens).`,
+      { target: this.role, attempts: attempt, method: ctx.method, path: req.path },
+    );
+  }
+
   private rejection(err: ResponseFailure, attempt: number, ctx: SendContext): AdapterError {
     const detail = parseTargetError(err.body);
-    const why = err.note ? `: ${err.note}` : detail ? `: ${[detail.code, detail.message].filter(Boolean).join(' ')}` : '';
-    const what = `${err.method} ${err.path}`;
+    const why = detail ? `: ${[detail.code, detail.message].filter(Boolean).join(' ')}` : '';
+    const what = `${err.note === 'csrf-fetch' ? 'the CSRF token fetch ' : ''}${err.method} ${err.path}`;
     const init = { target: this.role, attempts: attempt, status: err.status, method: err.method, path: err.path, body: err.body, targetError: detail };
     if (err.status === 401) {
       const refreshed = ctx.authRefreshed ? ' even after a credential refresh' : '';
@@ -376,7 +434,7 @@ export class EndpointClient {
     const response = err instanceof ResponseFailure ? err : undefined;
     const code = (err as { code?: unknown } | undefined)?.code;
     const lastCode = typeof code === 'string' ? code : undefined;
-    const what = `${ctx.method} ${req.path}`;
+    const what = `${ctx.method} ${req.path}${response?.note === 'csrf-fetch' ? ` (its CSRF token fetch GET ${response.path})` : ''}`;
     const init = {
       target: this.role, attempts: attempt, method: ctx.method, path: req.path, lastCode, cause: err,
       status: response?.status, body: response?.body, targetError: response ? parseTargetError(response.body) : undefined,

@@ -47,7 +47,8 @@ export interface EndpointConfig {
   /** Requests per second; 0 or absent: unlimited. */
   ratePerSec?: number;
   retry?: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number };
-  breaker?: { failureThreshold: number; openMs: number };
+  /** openMs: the first open interval; it doubles while trials fail, up to maxOpenMs. */
+  breaker?: { failureThreshold: number; openMs: number; maxOpenMs?: number };
   /** The plant's value-map and unit overrides, applied on top of the profile. */
   overrides?: ProfileOverrides;
   /** IANA time zone of the plant: SAP posting dates and times are its wall clock (default UTC). */
@@ -73,7 +74,7 @@ export interface OpenEndpoint {
   readonly problem: PlantSyncError | undefined;
   /** Throws `problem` when the endpoint is unusable. */
   assertUsable(): void;
-  /** Posts an event with the write operation for its type (looked up first when an earlier attempt's outcome is unknown). */
+  /** Posts an event with the write operation for its type: looked up first when an earlier attempt's outcome is unknown; `firstSentAt` when it repeats an earlier attempt. */
   write(event: CanonicalEvent, options?: WriteOptions): Promise<CallResult>;
   /** Reads with a named read operation. */
   read(operation: string, params: Record<string, string>, correlationId?: string): Promise<CallResult>;

@@ -31,10 +31,13 @@ export interface WriteOptions {
    * over after its lease expired): the document is looked up before anything is posted.
    */
   outcomeUnknown?: boolean;
+  /** Epoch ms of the event's first attempt (the idempotency claim's): sent as the first-sent time on every retry, redelivery and replay. */
+  firstSentAt?: number;
 }
 
-function toSend(req: VendorRequest, correlationId: string | undefined): SendRequest {
+function toSend(req: VendorRequest, correlationId: string | undefined, options: WriteOptions = {}): SendRequest {
   const send: SendRequest = { method: req.method, path: req.path };
+  if (options.firstSentAt !== undefined) send.firstSentAt = options.firstSentAt;
   if (req.query) send.query = req.query;
   if (req.body !== undefined) send.body = req.body;
   if (req.repeatKey) send.repeatKey = req.repeatKey;
@@ -79,7 +82,7 @@ export async function callWrite(client: EndpointClient, profile: MappingProfile,
   const operation = operationFor(profile, event.type);
   const request = await operation.toVendor(event);
   const correlationId = event.correlationid;
-  const send = toSend(request, correlationId);
+  const send = toSend(request, correlationId, options);
   const lookup = () => findDocument(client, operation, request, correlationId);
   if (request.lookup) {
     send.lookup = lookup;

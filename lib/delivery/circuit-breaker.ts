@@ -1,7 +1,10 @@
 /**
  * Circuit breaker, one per target: after `failureThreshold` consecutive failures it opens and
  * rejects attempts for `openMs`, then lets `halfOpenMaxTrials` trial attempts through; their
- * success closes it, a failure opens it again. The clock is injected and nothing here sets a
+ * success closes it, a failure opens it again for twice as long as the last time, up to
+ * `maxOpenMs` (2 s, 4 s, 8 s ... 60 s by default). Closing starts the next outage at `openMs`
+ * again. So a target that restarts in two seconds is refused for about that long, and one that
+ * stays down is probed less and less often. The clock is injected and nothing here sets a
  * timer: open -> half-open happens lazily when the breaker is next asked.
  *
  * What counts as a failure: only RETRYABLE failures (classifyFailure). A permanent failure is
@@ -21,8 +24,10 @@ export type CircuitState = 'closed' | 'open' | 'half-open';
 export interface CircuitBreakerOptions {
   /** Consecutive failures that open a closed breaker. */
   failureThreshold?: number;
-  /** How long the breaker stays open before it allows trials. */
+  /** How long the breaker stays open the first time before it allows a trial. */
   openMs?: number;
+  /** The longest open interval: each failed trial doubles the last one up to this (at least `openMs`). */
+  maxOpenMs?: number;
   /** Trial attempts allowed at the same time while half-open. */
   halfOpenMaxTrials?: number;
   /** Successful trials that close a half-open breaker. */
@@ -34,7 +39,8 @@ export interface CircuitBreakerOptions {
 /** The defaults, in one place. */
 export const DEFAULT_CIRCUIT_BREAKER_OPTIONS = Object.freeze({
   failureThreshold: 5,
-  openMs: 30_000,
+  openMs: 2_000,
+  maxOpenMs: 60_000,
   halfOpenMaxTrials: 1,
   successThreshold: 1,
 });
@@ -48,6 +54,9 @@ export interface CircuitSnapshot {
   /** While open: when trials will be allowed. */
   nextAttemptAt: number | undefined;
 }
+
+/** Each failed trial multiplies the open interval by this, up to `maxOpenMs`. */
+const OPEN_GROWTH = 2;
 
 export type CircuitStateListener = (from: CircuitState, to: CircuitState, snapshot: CircuitSnapshot) => void;
 
@@ -72,12 +81,15 @@ export class CircuitOpenError extends BaseError {
 export class CircuitBreaker {
   private readonly failureThreshold: number;
   private readonly openMs: number;
+  private readonly maxOpenMs: number;
   private readonly halfOpenMaxTrials: number;
   private readonly successThreshold: number;
   private readonly now: () => number;
   private current: CircuitState = 'closed';
   private failures = 0;
   private openedAt: number | undefined;
+  /** How long the current (or last) open period lasts; grows while trials fail, back to openMs on close. */
+  private openIntervalMs = 0;
   private trials = 0;
   private trialSuccesses = 0;
   /** Incremented on every transition; permits of an earlier period are ignored. */
@@ -91,10 +103,15 @@ export class CircuitBreaker {
     this.successThreshold = count('successThreshold', options.successThreshold ?? d.successThreshold);
     this.openMs = options.openMs ?? d.openMs;
     if (!Number.isFinite(this.openMs) || this.openMs < 0) throw configError('openMs must be a number of ms >= 0');
+    if (options.maxOpenMs !== undefined && !(Number.isFinite(options.maxOpenMs) && options.maxOpenMs >= this.openMs)) {
+      throw configError(`maxOpenMs must be a number of ms >= openMs (${this.openMs})`);
+    }
+    // Only openMs given: it grows to the default maximum, or stays as it is when it is longer already.
+    this.maxOpenMs = options.maxOpenMs ?? Math.max(d.maxOpenMs, this.openMs);
     this.now = options.now ?? Date.now;
   }
 
-  /** The state now; an open breaker whose `openMs` has elapsed becomes half-open here. */
+  /** The state now; an open breaker whose open interval has elapsed becomes half-open here. */
   get state(): CircuitState {
     this.refresh();
     return this.current;
@@ -180,7 +197,7 @@ export class CircuitBreaker {
   }
 
   private nextAttemptAt(): number {
-    return (this.openedAt ?? 0) + this.openMs;
+    return (this.openedAt ?? 0) + this.openIntervalMs;
   }
 
   private transition(to: CircuitState): void {
@@ -189,10 +206,15 @@ export class CircuitBreaker {
     this.period++;
     this.trials = 0;
     this.trialSuccesses = 0;
-    if (to === 'open') this.openedAt = this.now();
+    if (to === 'open') {
+      // The first open of an outage waits openMs; every re-open after a failed trial twice the last.
+      this.openIntervalMs = from === 'half-open' ? Math.min(this.maxOpenMs, Math.max(this.openIntervalMs * OPEN_GROWTH, this.openMs)) : this.openMs;
+      this.openedAt = this.now();
+    }
     if (to === 'closed') {
       this.failures = 0;
       this.openedAt = undefined;
+      this.openIntervalMs = 0;
     }
     const snapshot = this.currentSnapshot();
     for (const listener of [...this.listeners]) listener(from, to, snapshot);

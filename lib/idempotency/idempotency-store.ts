@@ -14,6 +14,9 @@
  *   failure. Each takes the claim's token and is refused (`LEASE_LOST`) when the lease was taken
  *   over by another holder meanwhile, so a stale worker can never overwrite a newer one.
  * - `purge` removes settled records (completed, failed, released) older than the retention.
+ * - Every claim of a key reports `firstAttemptAt`, the time of its FIRST claim (the record's
+ *   creation), the same after a release, a takeover or a replay: what a target's repeatable
+ *   request header (SAP's Repeatability-First-Sent) must carry on every retry of the same request.
  *
  * Every state change is durable before its promise resolves.
  */
@@ -33,12 +36,13 @@ export interface IdempotencyRecord {
   result?: unknown;
   /** What `fail` stored (JSON). */
   reason?: unknown;
+  /** Epoch ms of the first claim; never changes while the record exists (the first attempt's time). */
   createdAt: number;
   updatedAt: number;
 }
 
 export type ClaimOutcome =
-  | { status: 'claimed'; token: string; attempt: number; takeover: boolean }
+  | { status: 'claimed'; token: string; attempt: number; takeover: boolean; firstAttemptAt: number }
   | { status: 'duplicate'; result: unknown; completedAt: number }
   | { status: 'in-flight'; leaseExpiresAt: number }
   | { status: 'conflict'; storedHash: string; state: RecordState }

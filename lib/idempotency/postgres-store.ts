@@ -63,6 +63,7 @@ function statements(table: string) {
   const claimable = `r.payload_hash = EXCLUDED.payload_hash
       AND (r.state = 'released' OR (r.state = 'in-flight' AND r.lease_expires_at <= EXCLUDED.updated_at)
            OR (r.state = 'failed' AND $6::boolean))`;
+  // created_at is left alone: it is the first claim's time, reported to every later claim as firstAttemptAt.
   const onConflict = `ON CONFLICT (key) DO UPDATE SET state = 'in-flight', token = EXCLUDED.token,
       lease_expires_at = EXCLUDED.lease_expires_at, attempts = r.attempts + 1,
       takeover = (r.state = 'in-flight'), updated_at = EXCLUDED.updated_at`;
@@ -94,7 +95,7 @@ function statements(table: string) {
       VALUES ($1, $2, 'in-flight', $3, $4::bigint + $5::bigint, 1, $4, $4)
       ${onConflict}
       WHERE ${claimable}
-      RETURNING attempts, takeover`,
+      RETURNING attempts, takeover, created_at::float8 AS created_at`,
     // The same for many keys: $1 keys, $2 hashes, $3 tokens, $4 leases, $5 now, $6 reclaim.
     // ORDER BY makes every batch lock its rows in the same order, so that concurrent batches
     // with overlapping keys wait for each other instead of deadlocking.
@@ -104,7 +105,7 @@ function statements(table: string) {
       ORDER BY i.k COLLATE "C"
       ${onConflict}
       WHERE ${claimable}
-      RETURNING key, attempts, takeover`,
+      RETURNING key, attempts, takeover, created_at::float8 AS created_at`,
     get: `SELECT ${COLUMNS} FROM ${t} WHERE key = $1`,
     getMany: `SELECT ${COLUMNS} FROM ${t} WHERE key = ANY($1::text[])`,
     complete: `UPDATE ${t} SET state = 'completed', result = $2, completions = completions + 1, updated_at = $3
@@ -248,10 +249,13 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
     for (let race = 0; race <= MAX_CLAIM_RACES; race++) {
       const now = this.now();
       const token = this.newToken();
-      const won = await this.query<{ attempts: number; takeover: boolean }>('claim', this.sql.claim, [
+      const won = await this.query<{ attempts: number; takeover: boolean; created_at: number }>('claim', this.sql.claim, [
         key, payloadHash, token, now, leaseMs, options.reclaimFailed === true,
       ]);
-      if (won.rows.length === 1) return { status: 'claimed', token, attempt: won.rows[0].attempts, takeover: won.rows[0].takeover };
+      if (won.rows.length === 1) {
+        const r = won.rows[0];
+        return { status: 'claimed', token, attempt: r.attempts, takeover: r.takeover, firstAttemptAt: Number(r.created_at) };
+      }
       // Not claimable when the upsert ran: classify. The row may have changed since; a
       // duplicate/in-flight/conflict/failed answer is still one the store really was in, and a
       // claimable one means it changed under us, so take it again.
@@ -278,7 +282,7 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
       const round = [...queues.values()].map((q) => q[0]);
       const now = this.now();
       const tokens = round.map(() => this.newToken());
-      const won = await this.query<{ key: string; attempts: number; takeover: boolean }>('claimMany', this.sql.claimMany, [
+      const won = await this.query<{ key: string; attempts: number; takeover: boolean; created_at: number }>('claimMany', this.sql.claimMany, [
         round.map((i) => items[i].key),
         round.map((i) => items[i].payloadHash),
         tokens,
@@ -297,7 +301,7 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
         const q = queues.get(key) as number[];
         const mine = byKey.get(key);
         if (mine) {
-          out[i] = { status: 'claimed', token: tokens[n], attempt: mine.attempts, takeover: mine.takeover };
+          out[i] = { status: 'claimed', token: tokens[n], attempt: mine.attempts, takeover: mine.takeover, firstAttemptAt: Number(mine.created_at) };
         } else {
           const decision = decideClaim(rows.get(key), items[i].payloadHash, now, options);
           if (typeof decision !== 'object') {

@@ -130,11 +130,12 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
       const token = this.newToken();
       if (decision === 'insert') {
         this.stmt.insert.run(key, payloadHash, token, now + leaseMs, now, now);
-        return { status: 'claimed', token, attempt: 1, takeover: false };
+        return { status: 'claimed', token, attempt: 1, takeover: false, firstAttemptAt: now };
       }
       this.stmt.take.run(token, now + leaseMs, now, key);
-      const attempts = (this.stmt.get.get(key) as StoredRow).attempts;
-      return { status: 'claimed', token, attempt: attempts, takeover: decision === 'takeover' };
+      const row = this.stmt.get.get(key) as StoredRow;
+      // created_at is the first claim's time and is never rewritten: the first attempt of every later one.
+      return { status: 'claimed', token, attempt: Number(row.attempts), takeover: decision === 'takeover', firstAttemptAt: Number(row.created_at) };
     });
   }
 

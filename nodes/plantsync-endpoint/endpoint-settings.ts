@@ -30,13 +30,16 @@ export interface EndpointNodeDef extends NodeDef {
   baseDelayMs?: string | number;
   maxDelayMs?: string | number;
   failureThreshold?: string | number;
+  /** Seconds an open circuit waits before its first trial call; doubles while trials fail. */
+  probeSeconds?: string | number;
+  /** The longest wait between trial calls (the doubling's cap); before probeSeconds existed, the one fixed wait. */
   openSeconds?: string | number;
   /** IANA name of the plant's time zone (SAP dates and times are its wall clock); empty: UTC. */
   timeZone?: string;
   overrides?: string;
 }
 
-type NumericField = 'timeoutMs' | 'ratePerSec' | 'maxAttempts' | 'baseDelayMs' | 'maxDelayMs' | 'failureThreshold' | 'openSeconds';
+type NumericField = 'timeoutMs' | 'ratePerSec' | 'maxAttempts' | 'baseDelayMs' | 'maxDelayMs' | 'failureThreshold' | 'probeSeconds' | 'openSeconds';
 
 export const ENDPOINT_RANGES: Readonly<Record<NumericField, NumberSetting>> = {
   timeoutMs: { label: 'timeout', min: 100, max: 600000, integer: true, unit: 'ms', fallback: 30000 },
@@ -45,7 +48,8 @@ export const ENDPOINT_RANGES: Readonly<Record<NumericField, NumberSetting>> = {
   baseDelayMs: { label: 'first retry delay', min: 0, max: 600000, integer: true, unit: 'ms', fallback: 500 },
   maxDelayMs: { label: 'longest retry delay', min: 0, max: 3600000, integer: true, unit: 'ms', fallback: 30000 },
   failureThreshold: { label: 'open circuit after', min: 1, max: 1000, integer: true, unit: 'failures', fallback: 5 },
-  openSeconds: { label: 'circuit open for', min: 1, max: 3600, integer: true, unit: 's', fallback: 30 },
+  probeSeconds: { label: 'first trial after', min: 1, max: 3600, integer: true, unit: 's', fallback: 2 },
+  openSeconds: { label: 'longest circuit pause', min: 1, max: 3600, integer: true, unit: 's', fallback: 60 },
 };
 
 /**
@@ -62,6 +66,9 @@ export function readEndpointSettings(config: EndpointNodeDef): EndpointConfig {
   for (const field of Object.keys(ENDPOINT_RANGES) as NumericField[]) numbers[field] = check.number(field, ENDPOINT_RANGES[field]);
   if (numbers.baseDelayMs > numbers.maxDelayMs) {
     check.add('baseDelayMs', `first retry delay ${numbers.baseDelayMs} ms is above the longest retry delay ${numbers.maxDelayMs} ms`);
+  }
+  if (numbers.probeSeconds > numbers.openSeconds) {
+    check.add('probeSeconds', `first trial after ${numbers.probeSeconds} s is above the longest circuit pause ${numbers.openSeconds} s`);
   }
 
   const tls: { rejectUnauthorized: boolean; ca?: Buffer } = { rejectUnauthorized: config.rejectUnauthorized !== false };
@@ -103,7 +110,7 @@ export function readEndpointSettings(config: EndpointNodeDef): EndpointConfig {
     timeoutMs: numbers.timeoutMs,
     ratePerSec: numbers.ratePerSec,
     retry: { maxAttempts: numbers.maxAttempts, baseDelayMs: numbers.baseDelayMs, maxDelayMs: numbers.maxDelayMs },
-    breaker: { failureThreshold: numbers.failureThreshold, openMs: numbers.openSeconds * 1000 },
+    breaker: { failureThreshold: numbers.failureThreshold, openMs: numbers.probeSeconds * 1000, maxOpenMs: numbers.openSeconds * 1000 },
     overrides,
     timeZone: zoneProblem ? undefined : timeZone,
     problem: check.error(),

@@ -54,7 +54,10 @@ export = function register(RED: NodeAPI): void {
         switch (outcome.status) {
           case 'claimed':
             counts.new += 1;
-            meta(msg).idempotency = { ...info, status: 'claimed', token: outcome.token, attempt: outcome.attempt, takeover: outcome.takeover };
+            meta(msg).idempotency = {
+              ...info, status: 'claimed', token: outcome.token, attempt: outcome.attempt, takeover: outcome.takeover,
+              firstAttemptAt: new Date(outcome.firstAttemptAt).toISOString(),
+            };
             send([msg, null, null]);
             break;
           case 'duplicate':

@@ -33,10 +33,39 @@ export = function register(RED: NodeAPI): void {
     if (!endpoint) this.status(STATUS.failed('plantsync-request.status.noEndpoint'));
     else if (endpoint.problem) this.status(STATUS.failed('plantsync-request.status.configError'));
 
-    const label = (code?: string) => {
-      const breaker = endpoint?.client.breakerState().state ?? 'closed';
-      const key = code ? 'failedWith' : breaker === 'open' ? 'circuitOpen' : breaker === 'half-open' ? 'circuitHalfOpen' : 'counts';
-      return RED._(`plantsync-request.status.${key}`, { target: endpoint?.role ?? '', ok, failed, code: code ?? '' });
+    /** The code of the last failure, until a call succeeds. */
+    let lastCode: string | undefined;
+    /** Counts down the time to the next trial while the endpoint's circuit is open. */
+    let ticker: NodeJS.Timeout | undefined;
+
+    const render = () => {
+      const client = endpoint?.client;
+      const breaker = client?.breakerState().state ?? 'closed';
+      const values = { target: endpoint?.role ?? '', ok, failed, code: lastCode ?? '' };
+      if (breaker === 'open') {
+        // Seconds to the next trial call, on the client's clock; "1" for the last part second.
+        const seconds = Math.max(1, Math.ceil((client?.nextTrialInMs() ?? 0) / 1000));
+        return STATUS.warn(RED._('plantsync-request.status.circuitOpen', { ...values, seconds }));
+      }
+      if (breaker === 'half-open') return STATUS.warn(RED._('plantsync-request.status.circuitHalfOpen', values));
+      if (lastCode) return STATUS.failed(RED._('plantsync-request.status.failedWith', values));
+      return STATUS.ok(RED._('plantsync-request.status.counts', values));
+    };
+
+    /** Shows the outcome; while the circuit is open, updates the countdown every second until it is not. */
+    const show = () => {
+      status.update(render);
+      if (ticker || endpoint?.client.nextTrialInMs() === undefined) return;
+      ticker = setInterval(() => {
+        // Asked before the (throttled, later) render: a circuit seen open is shown again on the next tick.
+        const open = endpoint.client.nextTrialInMs() !== undefined;
+        status.update(render);
+        if (!open) {
+          clearInterval(ticker);
+          ticker = undefined;
+        }
+      }, 1000);
+      ticker.unref();
     };
 
     this.on('input', (msg: PlantSyncMessage, send, done) => {
@@ -56,14 +85,17 @@ export = function register(RED: NodeAPI): void {
         const checked = registry.validate(msg.payload);
         if (!checked.valid) throw new PlantSyncError(checked.code, checked.message, checked.errors);
         // A re-claimed key (a redelivery, a replay) or one taken over after its lease expired may
-        // already be posted: the target is asked first, by the operation's lookup.
+        // already be posted: the target is asked first, by the operation's lookup. The claim's
+        // first attempt (kept by the guard across redeliveries and replays) is the first-sent time.
         const claim = meta(msg).idempotency;
         const outcomeUnknown = claim?.status === 'claimed' && (claim.takeover === true || (claim.attempt ?? 1) > 1);
-        return endpoint.write(checked.event, { outcomeUnknown });
+        const firstSentAt = claim?.status === 'claimed' && typeof claim.firstAttemptAt === 'string' ? Date.parse(claim.firstAttemptAt) : Number.NaN;
+        return endpoint.write(checked.event, Number.isFinite(firstSentAt) ? { outcomeUnknown, firstSentAt } : { outcomeUnknown });
       };
       run()
         .then((res) => {
           ok += 1;
+          lastCode = undefined;
           const request: Record<string, unknown> = { target: endpoint?.role, operation: res.operation, status: res.status, attempts: res.attempts };
           if (res.repeated) request.repeated = true;
           if (res.resolvedBy) request.resolvedBy = res.resolvedBy;
@@ -72,19 +104,23 @@ export = function register(RED: NodeAPI): void {
           msg.payload = res.result;
           // For an `http in` flow: a posting created a document, a read answered one.
           (msg as PlantSyncMessage & { statusCode?: number }).statusCode = statusForOutcome(operation === 'auto' ? 'created' : 'ok');
-          status.update(STATUS.ok(label()));
+          show();
           send(msg);
           done();
         })
         .catch((err: unknown) => {
           failed += 1;
-          const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'UNEXPECTED_ERROR';
-          status.update(code === 'CIRCUIT_OPEN' ? STATUS.warn(label(code)) : STATUS.failed(label(code)));
+          lastCode = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'UNEXPECTED_ERROR';
+          show();
           failMessage(msg, err, done);
         });
     });
 
-    this.on('close', () => status.close());
+    this.on('close', () => {
+      if (ticker) clearInterval(ticker);
+      ticker = undefined;
+      status.close();
+    });
   }
 
   RED.nodes.registerType('plantsync-request', PlantSyncRequestNode);

@@ -11,6 +11,11 @@ export interface ClaimInfo {
   attempt?: number;
   /** The claim took over an in-flight key whose lease had expired: its holder may have posted. */
   takeover?: boolean;
+  /**
+   * On a claim: when the key was first claimed (ISO 8601), the same on every redelivery and
+   * replay; the request node sends it as the target's first-sent time (Repeatability-First-Sent).
+   */
+  firstAttemptAt?: string;
   /** The first attempt's stored result, on duplicates. */
   result?: unknown;
   reason?: unknown;

@@ -1,13 +1,27 @@
-import type { SimConfig, SimCore } from './core';
+import { CSRF_TOKEN_ON, type SimConfig, type SimCore } from './core';
 import { Fail } from './fail';
 import type { Call, Reply } from './http';
 
 const CONFIG_NUMBERS = ['csrfTtlMs', 'tokenTtlSec'] as const;
+const CSRF_KEYS = ['csrfTokenOn', 'csrfFetchStatus'];
+
+/** The SAP gateway's token-fetch switches. */
+function applyCsrfConfig(config: SimConfig, o: Record<string, unknown>): void {
+  if (o.csrfTokenOn !== undefined && !(CSRF_TOKEN_ON as readonly unknown[]).includes(o.csrfTokenOn)) {
+    throw new Fail(400, 'invalid_config', `csrfTokenOn must be one of ${CSRF_TOKEN_ON.join(', ')}`);
+  }
+  const status = o.csrfFetchStatus;
+  if (status !== undefined && !(status === 0 || (typeof status === 'number' && Number.isInteger(status) && status >= 400 && status <= 599))) {
+    throw new Fail(400, 'invalid_config', 'csrfFetchStatus must be 0 (the read\'s own answer) or an HTTP error status 400..599');
+  }
+  if (o.csrfTokenOn !== undefined) config.csrfTokenOn = o.csrfTokenOn as SimConfig['csrfTokenOn'];
+  if (status !== undefined) config.csrfFetchStatus = status as number;
+}
 
 function applyConfig(config: SimConfig, raw: unknown): void {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Fail(400, 'invalid_config', 'config must be a JSON object');
   const o = raw as Record<string, unknown>;
-  const unknownKey = Object.keys(o).find((k) => k !== 'ignoreRepeatability' && !(CONFIG_NUMBERS as readonly string[]).includes(k));
+  const unknownKey = Object.keys(o).find((k) => k !== 'ignoreRepeatability' && !(CONFIG_NUMBERS as readonly string[]).includes(k) && !CSRF_KEYS.includes(k));
   if (unknownKey) throw new Fail(400, 'invalid_config', `${unknownKey} is not a config option`);
   if (o.ignoreRepeatability !== undefined && typeof o.ignoreRepeatability !== 'boolean') {
     throw new Fail(400, 'invalid_config', 'ignoreRepeatability must be a boolean');
@@ -16,6 +30,7 @@ function applyConfig(config: SimConfig, raw: unknown): void {
     const v = o[k];
     if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)) throw new Fail(400, 'invalid_config', `${k} must be a positive number`);
   }
+  applyCsrfConfig(config, o); // validates before anything below changes
   if (typeof o.ignoreRepeatability === 'boolean') config.ignoreRepeatability = o.ignoreRepeatability;
   for (const k of CONFIG_NUMBERS) if (typeof o[k] === 'number') config[k] = o[k] as number;
 }

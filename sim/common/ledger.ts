@@ -11,6 +11,8 @@ export interface LedgerEntry {
   /** null when nothing was answered (timeout fault). */
   status: number | null;
   response: unknown;
+  /** The request's repeatability headers as received (lower-case names), when it carried any. */
+  headers?: Record<string, string>;
   /** seq of the first request whose response this one repeated. */
   replayOf?: number;
   /** Which injected fault shaped this request: status, errorRate, timeout or dropAfterCommit. */
@@ -34,6 +36,7 @@ export class Ledger {
       seq: ++this.seq, at: new Date().toISOString(), system: this.system, method: input.method, path: input.path,
       key: input.key, body: input.body, status: input.status, response: input.response,
     };
+    if (input.headers !== undefined && Object.keys(input.headers).length > 0) entry.headers = { ...input.headers };
     if (input.replayOf !== undefined) entry.replayOf = input.replayOf;
     if (input.fault !== undefined) entry.fault = input.fault;
     this.entries.push(entry);

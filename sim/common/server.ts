@@ -1,7 +1,7 @@
 import { control } from './control';
 import type { SimCore } from './core';
 import { type Call, listen, type Reply, send } from './http';
-import { ledgerBody } from './write-flow';
+import { ledgerBody, ledgerHeaders } from './write-flow';
 
 /** What a system plugs into the shared request pipeline. */
 export interface SystemHooks {
@@ -38,7 +38,7 @@ export async function serve(core: SimCore, hooks: SystemHooks, options: ListenOp
     }
     const fault = core.faults.next(call.rawUrl, call.method);
     if (fault.delayMs > 0 && !(await host.sleep(fault.delayMs))) return;
-    const base = { method: call.method, path: call.rawUrl, key: hooks.keyOf(call), body: ledgerBody(call) };
+    const base = { method: call.method, path: call.rawUrl, key: hooks.keyOf(call), body: ledgerBody(call), headers: ledgerHeaders(call) };
     if (fault.status !== undefined) {
       const reply = hooks.faultReply(fault.status);
       if (fault.body !== undefined) reply.body = fault.body;

@@ -1,4 +1,4 @@
-import type { Call, Reply } from './http';
+import { type Call, header, type Reply } from './http';
 import type { Ledger } from './ledger';
 import { fingerprint, type RepeatCache } from './repeat-cache';
 
@@ -32,6 +32,18 @@ export interface WriteSpec {
   exec: () => Outcome;
 }
 
+/** The headers that make a write repeatable, recorded in the ledger so a test can see what each attempt carried. */
+const REPEAT_HEADERS = ['repeatability-request-id', 'repeatability-first-sent', 'idempotency-key'];
+
+export function ledgerHeaders(call: Call): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of REPEAT_HEADERS) {
+    const value = header(call, name);
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}
+
 export function ledgerBody(call: Call): unknown {
   if (call.json !== undefined) return call.json;
   return call.rawBody === '' ? null : call.rawBody;
@@ -44,7 +56,7 @@ export function ledgerBody(call: Call): unknown {
 export function runWrite(ctx: WriteContext, call: Call, spec: WriteSpec): { reply: Reply; seq: number } {
   const useCache = spec.key !== undefined && !ctx.ignoreRepeatability;
   const fp = fingerprint(call.method, call.rawUrl, ledgerBody(call));
-  const base = { method: call.method, path: call.rawUrl, body: ledgerBody(call) };
+  const base = { method: call.method, path: call.rawUrl, body: ledgerBody(call), headers: ledgerHeaders(call) };
   if (useCache && spec.key !== undefined) {
     const found = ctx.cache.lookup(spec.key, fp);
     if (found.kind === 'replay') {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
 import type { SimConfig } from '../common/core';
 import { type Call, header, type Reply } from '../common/http';
 import { odataError } from './odata';
@@ -93,6 +94,20 @@ export class SapSecurity {
       session.issuedAt = this.now();
     }
     return { 'x-csrf-token': session.csrf, 'set-cookie': `${SESSION_COOKIE}=${id}; path=/; HttpOnly` };
+  }
+
+  /**
+   * A read with "x-csrf-token: Fetch", as the configured gateway answers it (config csrfTokenOn,
+   * csrfFetchStatus): by default any authenticated read hands out the session's token, and the
+   * answer is an error (404) that still carries the token and the session cookie, as real gateways
+   * answer a fetch on a URL they do not serve to a GET.
+   */
+  csrfFetchAnswer(call: Call, reply: Reply, serviceRoot: boolean): Reply {
+    const { csrfTokenOn: on, csrfFetchStatus: status } = this.config;
+    const code = (STATUS_CODES[status] ?? 'ERROR').toUpperCase().replace(/[^A-Z0-9]+/g, '_');
+    const answer = status ? odataError(status, code, `Token fetch answered with HTTP ${status} by the gateway`) : reply;
+    const hands = on === 'any' || (on === 'service-root' && serviceRoot) || (on === 'entity-set' && !serviceRoot);
+    return hands ? { ...answer, headers: { ...answer.headers, ...this.csrfFetch(call) } } : answer;
   }
 
   /** Writes need the token of the session cookie they carry. */

@@ -1,10 +1,10 @@
 import * as assert from 'node:assert/strict';
-import { AuthenticationError } from '../../lib/adapters/adapter-errors';
+import { AdapterError, AuthenticationError } from '../../lib/adapters/adapter-errors';
 import { basicAuth } from '../../lib/adapters/auth';
 import { CookieJar } from '../../lib/adapters/cookie-jar';
-import { csrfTokenFrom, isCsrfRequired, serviceRoot } from '../../lib/adapters/csrf';
+import { csrfTokenFrom, entitySetPath, isCsrfRequired, serviceRoot } from '../../lib/adapters/csrf';
 import { EndpointClient } from '../../lib/adapters/endpoint-client';
-import { header, json, odataError, startServer, type TestServer } from './test-server';
+import { fakeTime, header, json, odataError, startServer, type Recorded, type TestServer } from './test-server';
 
 const CONF = '/sap/opu/odata/sap/API_PROD_ORDER_CONFIRMATION_2_SRV';
 const MDOC = '/sap/opu/odata/sap/API_MATERIAL_DOCUMENT_SRV';
@@ -60,6 +60,15 @@ describe('adapters: SAP CSRF sessions', () => {
     assert.equal(serviceRoot("/sap/opu/odata/sap/API_INSPECTIONLOT_SRV('010000000123')"), '/sap/opu/odata/sap/API_INSPECTIONLOT_SRV');
     assert.equal(serviceRoot('/api/v1/orders'), '/api/v1');
     assert.equal(serviceRoot('/ProdnOrdConf2'), '', 'base URL is the service root');
+  });
+
+  it('entitySetPath: the entity set or function import below the root, without key, navigation and query', () => {
+    const PO = '/sap/opu/odata/sap/API_PRODUCTION_ORDER_2_SRV';
+    assert.equal(entitySetPath(CONF, `${CONF}/ProdnOrdConf2`), `${CONF}/ProdnOrdConf2`);
+    assert.equal(entitySetPath(PO, `${PO}/ReleaseOrder?ManufacturingOrder='1000123'`), `${PO}/ReleaseOrder`);
+    assert.equal(entitySetPath(PO, `${PO}/A_ProductionOrder_2('1000123')/to_ProductionOrderOperation`), `${PO}/A_ProductionOrder_2`);
+    assert.equal(entitySetPath(PO, `${PO}/`), undefined);
+    assert.equal(entitySetPath('', '/ProdnOrdConf2'), '/ProdnOrdConf2');
   });
 
   it('recognises a 403 that asks for a token, in any case, and nothing else', () => {
@@ -165,13 +174,133 @@ describe('adapters: SAP CSRF sessions', () => {
     assert.doesNotMatch(header(last, 'cookie') ?? '', /sess-1;|sess-1$/);
   });
 
-  it('csrf on an endpoint that hands out no token is a TARGET_REJECTED configuration problem', async () => {
+  /**
+   * A gateway whose token fetch answers `fetchStatus` on the service root and `setStatus` on the
+   * entity set, with the token and session cookie where `tokenOn` says; writes need both.
+   */
+  async function fetchVariant(opts: { rootStatus: number; setStatus: number; tokenOn: Array<'root' | 'set'> }) {
+    const sessions = new Map<string, string>();
+    let n = 0;
+    const server = await startServer((req, res) => {
+      const session = /SAP_SESSIONID_PS1_100=([^;]+)/.exec(header(req, 'cookie') ?? '')?.[1];
+      if (req.method === 'GET' && header(req, 'x-csrf-token') === 'Fetch') {
+        const where = req.url.endsWith('/') ? 'root' : 'set';
+        const status = where === 'root' ? opts.rootStatus : opts.setStatus;
+        if (!opts.tokenOn.includes(where)) return json(res, status, odataError('/IWFND/MED/170', 'No service found'));
+        const id = session && sessions.has(session) ? session : `sess-${++n}`;
+        const token = sessions.get(id) ?? `tok-${++n}`;
+        sessions.set(id, token);
+        return json(res, status, odataError('/IWFND/CM_BEC/026', 'Method not allowed'), { 'x-csrf-token': token, 'set-cookie': `${COOKIE}=${id}; path=/` });
+      }
+      if (req.method === 'POST') {
+        if (!session || header(req, 'x-csrf-token') !== sessions.get(session)) {
+          return json(res, 403, odataError('/IWFND/CM_BEC/026', 'CSRF token validation failed'), { 'x-csrf-token': 'Required' });
+        }
+        return json(res, 201, { d: { MaterialDocument: '4900000001' } });
+      }
+      json(res, 200, { d: {} });
+    });
+    const fetches = () => server.requests.filter((r: Recorded) => header(r, 'x-csrf-token') === 'Fetch').map((r) => r.url);
+    return { server, sessions, fetches };
+  }
+
+  const POST_MDOC = { method: 'POST', path: `${MDOC}/A_MaterialDocumentHeader`, body: {} };
+
+  for (const status of [404, 405, 403]) {
+    it(`takes the token and session cookie from a fetch answered ${status}, as SAP's Cloud SDK does`, async () => {
+      const g = await fetchVariant({ rootStatus: status, setStatus: status, tokenOn: ['root', 'set'] });
+      server = g.server;
+      client = new EndpointClient({ baseUrl: server.url, role: 'ERP', csrf: true, repeatability: 'sap', breaker: false });
+      const res = await client.send(POST_MDOC);
+      assert.equal(res.status, 201);
+      assert.deepEqual(g.fetches(), [`${MDOC}/`], 'one fetch: the error answer carried the token');
+      const post = server.requests.find((r) => r.method === 'POST');
+      assert.equal(header(post!, 'x-csrf-token'), g.sessions.get('sess-1'));
+      assert.equal(header(post!, 'cookie'), `${COOKIE}=sess-1`);
+    });
+  }
+
+  it('falls back to the entity set when the service root hands out no token, and asks the entity set first next time', async () => {
+    const g = await fetchVariant({ rootStatus: 200, setStatus: 405, tokenOn: ['set'] });
+    server = g.server;
+    client = new EndpointClient({ baseUrl: server.url, role: 'ERP', csrf: true, repeatability: 'sap', breaker: false });
+    assert.equal((await client.send(POST_MDOC)).status, 201);
+    assert.deepEqual(g.fetches(), [`${MDOC}/`, `${MDOC}/A_MaterialDocumentHeader`]);
+    g.sessions.set('sess-1', 'expired-on-server');
+    assert.equal((await client.send(POST_MDOC)).status, 201);
+    assert.deepEqual(g.fetches().slice(2), [`${MDOC}/A_MaterialDocumentHeader`], 'the renewal goes where the token was found');
+  });
+
+  it('a token only on the service root is found there, with no fetch on the entity set', async () => {
+    const g = await fetchVariant({ rootStatus: 200, setStatus: 404, tokenOn: ['root'] });
+    server = g.server;
+    client = new EndpointClient({ baseUrl: server.url, role: 'ERP', csrf: true, repeatability: 'sap', breaker: false });
+    assert.equal((await client.send(POST_MDOC)).status, 201);
+    assert.deepEqual(g.fetches(), [`${MDOC}/`]);
+  });
+
+  it('no token from the service root nor the entity set: a retryable TARGET_UNAVAILABLE naming the token fetch, nothing posted', async () => {
+    const g = await fetchVariant({ rootStatus: 404, setStatus: 405, tokenOn: [] });
+    server = g.server;
+    const time = fakeTime();
+    client = new EndpointClient({ baseUrl: server.url, role: 'ERP', csrf: true, repeatability: 'sap', breaker: { failureThreshold: 1 }, now: time.now, sleep: time.sleep });
+    const err = await client.send(POST_MDOC).then(() => assert.fail('expected a failure'), (e: unknown) => e);
+    assert.ok(err instanceof AdapterError);
+    assert.equal(err.code, 'TARGET_UNAVAILABLE');
+    assert.equal(err.retryable, true);
+    assert.equal(err.attempts, 1, 'not retried in the send: the gateway answers the same way until it is fixed');
+    assert.match(err.message, /CSRF token/);
+    assert.match(err.message, /GET \/sap\/opu\/odata\/sap\/API_MATERIAL_DOCUMENT_SRV\/ answered HTTP 404, GET .*A_MaterialDocumentHeader answered HTTP 405/);
+    assert.match(err.message, /Nothing was posted/);
+    assert.doesNotMatch(err.message, /correct the event/);
+    assert.deepEqual(g.fetches(), [`${MDOC}/`, `${MDOC}/A_MaterialDocumentHeader`]);
+    assert.equal(server.requests.filter((r) => r.method === 'POST').length, 0);
+    assert.deepEqual(time.sleeps, []);
+    assert.equal(client.breakerState().state, 'closed', 'the target answered: no breaker failure');
+  });
+
+  it('csrf on an endpoint that hands out no token (a plain REST target) is a retryable TARGET_UNAVAILABLE, not a rejection of the event', async () => {
     server = await startServer((_req, res) => json(res, 200, {}));
     client = new EndpointClient({ baseUrl: server.url, role: 'MES', csrf: true, repeatability: 'idempotency-key', breaker: false });
     await assert.rejects(client.send({ method: 'POST', path: '/api/v1/orders', body: {} }), (err: unknown) => {
-      assert.ok(err instanceof Error && 'code' in err && err.code === 'TARGET_REJECTED');
-      assert.match(err.message, /without an x-csrf-token header/);
+      assert.ok(err instanceof AdapterError);
+      assert.equal(err.code, 'TARGET_UNAVAILABLE');
+      assert.equal(err.retryable, true);
+      assert.match(err.message, /no CSRF token .*x-csrf-token: Fetch.*GET \/api\/v1\/ answered HTTP 200, GET \/api\/v1\/orders answered HTTP 200/);
+      assert.match(err.message, /really is SAP Gateway/);
       return true;
     });
+  });
+
+  it('a token fetch answered 401 is AUTHENTICATION_FAILED naming the fetch, after one refresh and without trying another URL', async () => {
+    server = await startServer((_req, res) => json(res, 401, odataError('UNAUTHORIZED', 'Logon failed'), { 'www-authenticate': 'Basic realm="SAP"' }));
+    let refreshes = 0;
+    const auth = { ...basicAuth('u', 'wrong'), refresh: async () => (++refreshes, true) };
+    client = new EndpointClient({ baseUrl: server.url, role: 'ERP', csrf: true, repeatability: 'sap', auth, breaker: false });
+    const err = await client.send(POST_MDOC).then(() => assert.fail('expected a failure'), (e: unknown) => e);
+    assert.ok(err instanceof AuthenticationError);
+    assert.equal(err.status, 401);
+    assert.match(err.message, /refused the credentials for the CSRF token fetch GET \/sap\/opu\/odata\/sap\/API_MATERIAL_DOCUMENT_SRV\/ \(HTTP 401 even after a credential refresh\)/);
+    assert.equal(refreshes, 1);
+    assert.deepEqual(server.requests.map((r) => `${r.method} ${r.url}`), [`GET ${MDOC}/`, `GET ${MDOC}/`], 'the fetch and its one repeat after the refresh');
+  });
+
+  it('a token fetch answered 503 is retried like any unavailability, and counts for the breaker', async () => {
+    let calls = 0;
+    server = await startServer((req, res) => {
+      calls += 1;
+      if (req.method === 'GET' && calls <= 2) return json(res, 503, odataError('SERVICE_UNAVAILABLE', 'busy'));
+      if (req.method === 'GET') return json(res, 200, {}, { 'x-csrf-token': 'tok', 'set-cookie': `${COOKIE}=s; path=/` });
+      return json(res, 201, { d: {} });
+    });
+    const time = fakeTime();
+    client = new EndpointClient({
+      baseUrl: server.url, role: 'ERP', csrf: true, repeatability: 'sap', breaker: { failureThreshold: 5 }, retry: { maxAttempts: 3, baseDelayMs: 100 },
+      now: time.now, sleep: time.sleep, random: () => 0.5,
+    });
+    const res = await client.send(POST_MDOC);
+    assert.equal(res.attempts, 3);
+    assert.deepEqual(server.requests.map((r) => `${r.method} ${r.url}`), [`GET ${MDOC}/`, `GET ${MDOC}/`, `GET ${MDOC}/`, `POST ${MDOC}/A_MaterialDocumentHeader`]);
+    assert.equal(time.sleeps.length, 2);
   });
 });

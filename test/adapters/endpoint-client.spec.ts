@@ -194,6 +194,31 @@ describe('adapters: endpoint client', () => {
     assert.equal(s.requests.length, 2);
   });
 
+  it('circuit breaker defaults (injected clock): trials after 2 s, 4 s, 8 s while the target stays down, 2 s again after a success', async () => {
+    let healthy = false;
+    const { client, time, server: s } = await setup((_req, res) => json(res, healthy ? 200 : 503, {}), { retry: { maxAttempts: 1 } });
+    const get = () => client.send({ method: 'GET', path: '/x' }).then(() => 'ok', (e: AdapterError) => e.code);
+    for (let i = 0; i < 5; i++) assert.equal(await get(), 'TARGET_UNAVAILABLE');
+    const pauses: number[] = [];
+    for (let trial = 0; trial < 3; trial++) {
+      const wait = client.nextTrialInMs() as number;
+      pauses.push(wait);
+      time.clock.t += wait - 1;
+      assert.equal(await get(), 'CIRCUIT_OPEN', 'refused until the pause is over');
+      time.clock.t += 1;
+      assert.equal(await get(), 'TARGET_UNAVAILABLE', 'the trial reaches the target, which is still down');
+    }
+    assert.deepEqual(pauses, [2_000, 4_000, 8_000]);
+    time.clock.t += client.nextTrialInMs() as number;
+    healthy = true;
+    assert.equal(await get(), 'ok');
+    assert.equal(client.nextTrialInMs(), undefined);
+    healthy = false;
+    for (let i = 0; i < 5; i++) await get();
+    assert.equal(client.nextTrialInMs(), 2_000, 'the next outage starts at 2 s again');
+    assert.equal(s.requests.length, 5 + 3 + 1 + 5);
+  });
+
   it('sap repeatability: the same Repeatability-Request-ID and First-Sent (of the FIRST attempt) on every retry', async () => {
     const { client, server: s } = await setup(sequence([503, {}], [502, {}], [201, { d: {} }]));
     const started = new Date(Date.UTC(2026, 10, 26, 6, 0, 0)).toUTCString();

@@ -16,7 +16,7 @@ function setup(options: CircuitBreakerOptions = {}) {
 
 describe('delivery: circuit breaker', () => {
   it('starts closed with the documented defaults', () => {
-    assert.deepEqual({ ...DEFAULT_CIRCUIT_BREAKER_OPTIONS }, { failureThreshold: 5, openMs: 30_000, halfOpenMaxTrials: 1, successThreshold: 1 });
+    assert.deepEqual({ ...DEFAULT_CIRCUIT_BREAKER_OPTIONS }, { failureThreshold: 5, openMs: 2_000, maxOpenMs: 60_000, halfOpenMaxTrials: 1, successThreshold: 1 });
     const breaker = new CircuitBreaker({ now: () => 0 });
     assert.deepEqual(breaker.snapshot(), { state: 'closed', consecutiveFailures: 0, openedAt: undefined, nextAttemptAt: undefined });
     for (let i = 0; i < 4; i++) breaker.recordFailure();
@@ -92,15 +92,69 @@ describe('delivery: circuit breaker', () => {
     assert.equal(breaker.state, 'closed');
   });
 
-  it('re-opens on a failed trial, for a fresh openMs', () => {
+  it('re-opens on a failed trial, for twice the last interval', () => {
     const { clock, breaker, changes, fail } = setup();
     fail(3);
     clock.t = 11_500;
     breaker.tryAcquire()!.failure();
-    assert.deepEqual(breaker.snapshot(), { state: 'open', consecutiveFailures: 4, openedAt: 11_500, nextAttemptAt: 21_500 });
+    assert.deepEqual(breaker.snapshot(), { state: 'open', consecutiveFailures: 4, openedAt: 11_500, nextAttemptAt: 31_500 });
     assert.deepEqual(changes.at(-1), ['half-open', 'open']);
-    clock.t = 21_499;
+    clock.t = 31_499;
     assert.equal(breaker.canAttempt(), false);
+  });
+
+  it('doubles the open interval while trials fail, up to maxOpenMs, and starts again at openMs after a success', () => {
+    const { clock, breaker, fail } = setup({ openMs: 2_000, maxOpenMs: 60_000 });
+    /** Waits out the open interval and fails the trial; returns the interval it waited. */
+    const failedTrial = () => {
+      const { openedAt, nextAttemptAt } = breaker.snapshot();
+      clock.t = nextAttemptAt!;
+      breaker.tryAcquire()!.failure();
+      return nextAttemptAt! - openedAt!;
+    };
+    fail(3);
+    const intervals = Array.from({ length: 7 }, failedTrial);
+    assert.deepEqual(intervals, [2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000]);
+    const { nextAttemptAt } = breaker.snapshot();
+    clock.t = nextAttemptAt!;
+    breaker.tryAcquire()!.success();
+    assert.equal(breaker.state, 'closed');
+    fail(3);
+    assert.equal(breaker.retryAfterMs(), 2_000, 'a new outage starts at openMs again');
+
+    // openMs alone, longer than the default maximum: a fixed interval.
+    const { clock: c2, breaker: fixed, fail: fail2 } = setup({ openMs: 120_000 });
+    fail2(3);
+    c2.t += 120_000;
+    fixed.tryAcquire()!.failure();
+    assert.equal(fixed.retryAfterMs(), 120_000);
+  });
+
+  it('a target down for 2 s costs at most a few seconds of refusals with the defaults (injected clock)', () => {
+    const clock = { t: 0 };
+    const breaker = new CircuitBreaker({ now: () => clock.t });
+    const downUntil = 2_000;
+    let refusedSince: number | undefined;
+    let refusedMs = 0;
+    // A request every 50 ms: each fails while the target is down, succeeds after.
+    for (; clock.t < 60_000; clock.t += 50) {
+      const permit = breaker.tryAcquire();
+      if (!permit) {
+        refusedSince ??= clock.t;
+        continue;
+      }
+      if (refusedSince !== undefined) refusedMs += clock.t - refusedSince;
+      refusedSince = undefined;
+      if (clock.t < downUntil) {
+        permit.failure();
+      } else {
+        permit.success();
+        break;
+      }
+    }
+    assert.equal(breaker.state, 'closed');
+    assert.ok(clock.t <= downUntil + 2_100, `first success at ${clock.t} ms, the target was back at ${downUntil} ms`);
+    assert.ok(refusedMs <= 2_100, `refused for ${refusedMs} ms`);
   });
 
   it('ignores a permit from an earlier period and a permit settled twice', () => {
@@ -160,7 +214,10 @@ describe('delivery: circuit breaker', () => {
   });
 
   it('rejects invalid options with CONFIG_ERROR', () => {
-    for (const bad of [{ failureThreshold: 0 }, { openMs: -1 }, { openMs: Number.NaN }, { halfOpenMaxTrials: 1.5 }, { successThreshold: Number.NaN }]) {
+    for (const bad of [
+      { failureThreshold: 0 }, { openMs: -1 }, { openMs: Number.NaN }, { halfOpenMaxTrials: 1.5 }, { successThreshold: Number.NaN },
+      { openMs: 5_000, maxOpenMs: 4_000 }, { maxOpenMs: Number.POSITIVE_INFINITY },
+    ]) {
       assert.throws(() => new CircuitBreaker(bad), (e: unknown) => e instanceof PlantSyncError && e.code === 'CONFIG_ERROR', JSON.stringify(bad));
     }
   });

@@ -64,13 +64,18 @@ describe('config and transport dialogs: editor validators', function () {
 
   it('endpoint: the numbers have the runtime ranges; the first retry delay may not exceed the longest', () => {
     const def = defs['plantsync-endpoint'];
-    // The longest delay at its maximum, so the first delay is checked against its own range only.
-    assertSameRange(def, ENDPOINT_RANGES, { ...freshNode(def), maxDelayMs: ENDPOINT_RANGES.maxDelayMs.max });
+    // The longest delay and pause at their maximum, so the first ones are checked against their own range only.
+    assertSameRange(def, ENDPOINT_RANGES, { ...freshNode(def), maxDelayMs: ENDPOINT_RANGES.maxDelayMs.max, openSeconds: ENDPOINT_RANGES.openSeconds.max });
     const node = { ...freshNode(def), maxDelayMs: 30000 };
     assert.equal(valid(def, 'baseDelayMs', 30000, node), true);
     const reason = validateProperty(def, node, 'baseDelayMs', 30001);
     assert.equal(typeof reason, 'string', 'a reason the editor shows');
     assert.equal(valid(def, 'maxAttempts', -1), false);
+    // The circuit's first trial may not come after its longest pause.
+    const circuit = { ...freshNode(def), openSeconds: 60 };
+    assert.equal(valid(def, 'probeSeconds', 60, circuit), true);
+    assert.equal(typeof validateProperty(def, circuit, 'probeSeconds', 61), 'string');
+    assert.deepEqual([freshNode(def).probeSeconds, freshNode(def).openSeconds], [ENDPOINT_RANGES.probeSeconds.fallback, ENDPOINT_RANGES.openSeconds.fallback]);
   });
 
   it('endpoint: empty overrides are valid, JSON objects are, anything else is not; auth defaults to none', () => {

@@ -100,6 +100,30 @@ export function idempotencyContract(name: string, backend: () => ContractBackend
       assert.ok(dup.status === 'duplicate' && dup.result === 'fresh');
     });
 
+    it('reports the first claim\'s time on every later claim: after a release, a takeover and a replay', async () => {
+      const first = clock.now();
+      const a = await store.claim('k9', 'h', 1000);
+      assert.ok(a.status === 'claimed');
+      assert.equal(a.firstAttemptAt, first);
+      clock.advance(60_000);
+      await store.release('k9', a.token);
+      const b = await store.claim('k9', 'h', 1000);
+      assert.ok(b.status === 'claimed' && b.attempt === 2);
+      assert.equal(b.firstAttemptAt, first, 'a redelivery after a release');
+      clock.advance(5_000); // the lease of b expired: its holder crashed
+      const c = await store.claim('k9', 'h', 1000);
+      assert.ok(c.status === 'claimed' && c.takeover);
+      assert.equal(c.firstAttemptAt, first, 'a takeover');
+      await store.fail('k9', { code: 'TARGET_REJECTED' }, c.token);
+      clock.advance(3_600_000);
+      const d = await store.claim('k9', 'h', 1000, { reclaimFailed: true });
+      assert.ok(d.status === 'claimed' && d.attempt === 4);
+      assert.equal(d.firstAttemptAt, first, 'a replay from the dead-letter store');
+      assert.equal((await store.lookup('k9'))?.createdAt, first);
+      const other = await store.claim('k10', 'h', 1000);
+      assert.ok(other.status === 'claimed' && other.firstAttemptAt === clock.now(), 'a new key starts its own');
+    });
+
     it('refuses to settle a key twice or with an unknown token', async () => {
       const c = await store.claim('k7', 'h', 30000);
       assert.ok(c.status === 'claimed');

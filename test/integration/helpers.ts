@@ -60,7 +60,9 @@ export interface SimControl {
   faults(plan: FaultPlanInput): Promise<void>;
   /** What is left of the fault queue. */
   faultQueue(): Promise<FaultEntry[]>;
-  config(config: { ignoreRepeatability?: boolean; csrfTtlMs?: number; tokenTtlSec?: number }): Promise<Record<string, unknown>>;
+  config(config: {
+    ignoreRepeatability?: boolean; csrfTtlMs?: number; tokenTtlSec?: number; csrfTokenOn?: 'any' | 'service-root' | 'entity-set' | 'none'; csrfFetchStatus?: number;
+  }): Promise<Record<string, unknown>>;
   reset(): Promise<void>;
 }
 
@@ -85,7 +87,7 @@ export function simControl(base: string): SimControl {
 }
 
 /** The default config every test starts from (config survives POST /__sim/reset). */
-export const DEFAULT_SIM_CONFIG = { ignoreRepeatability: false, csrfTtlMs: 30 * 60_000 } as const;
+export const DEFAULT_SIM_CONFIG = { ignoreRepeatability: false, csrfTtlMs: 30 * 60_000, csrfTokenOn: 'any', csrfFetchStatus: 404 } as const;
 
 // ---- sleeps and clocks -------------------------------------------------------------------------
 

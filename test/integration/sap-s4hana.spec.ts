@@ -16,6 +16,7 @@ import {
   adapterFailure, assertValidAs, canonical, CLIENT_TIMEOUT_MS, ClientPool, DEFAULT_SIM_CONFIG, fakeClock, mappingFailure, RETRY,
   recordingSleep, SEND_TIMEOUT_MS, simControl, type SimControl, startRecordingProxy, stockAt, trace, within,
 } from './helpers';
+import { waitFor } from '../helpers/wait';
 
 const SAP = PROFILES['sap-s4hana'];
 const ODATA = '/sap/opu/odata/sap';
@@ -470,7 +471,7 @@ describe('integration: sap-s4hana profile through EndpointClient against the SAP
 
         const x = proxy.exchanges;
         assert.deepEqual(trace(x), [
-          `GET ${MDOC}/ 200`, `POST ${MDOC_POST} 201`, `POST ${MDOC_POST} 403`, `GET ${MDOC}/ 200`, `POST ${MDOC_POST} 201`,
+          `GET ${MDOC}/ 404`, `POST ${MDOC_POST} 201`, `POST ${MDOC_POST} 403`, `GET ${MDOC}/ 404`, `POST ${MDOC_POST} 201`,
         ]);
         assert.equal(x[0].requestHeaders['x-csrf-token'], 'Fetch');
         const oldToken = x[0].responseHeaders?.['x-csrf-token'];
@@ -490,6 +491,60 @@ describe('integration: sap-s4hana profile through EndpointClient against the SAP
       } finally {
         await proxy.close();
       }
+    });
+  });
+
+  describe('CSRF token fetch as real gateways answer it', () => {
+    const PO = `${ODATA}/API_PRODUCTION_ORDER_2_SRV`;
+    type Mode = { csrfTokenOn: 'any' | 'service-root' | 'entity-set'; csrfFetchStatus: number };
+    /** Per simulator mode, the token fetches of the goods movement and then of the release (function import). */
+    const MODES: Array<{ mode: Mode; movement: string[]; release: string[] }> = [
+      { mode: { csrfTokenOn: 'any', csrfFetchStatus: 404 }, movement: [`GET ${MDOC}/ 404`], release: [`GET ${PO}/ 404`] },
+      { mode: { csrfTokenOn: 'any', csrfFetchStatus: 405 }, movement: [`GET ${MDOC}/ 405`], release: [`GET ${PO}/ 405`] },
+      { mode: { csrfTokenOn: 'any', csrfFetchStatus: 403 }, movement: [`GET ${MDOC}/ 403`], release: [`GET ${PO}/ 403`] },
+      { mode: { csrfTokenOn: 'service-root', csrfFetchStatus: 0 }, movement: [`GET ${MDOC}/ 200`], release: [`GET ${PO}/ 200`] },
+      { mode: { csrfTokenOn: 'entity-set', csrfFetchStatus: 0 }, movement: [`GET ${MDOC}/ 200`, `GET ${MDOC_POST} 404`], release: [`GET ${PO}/ 200`, `GET ${PO}/ReleaseOrder 404`] },
+      { mode: { csrfTokenOn: 'entity-set', csrfFetchStatus: 405 }, movement: [`GET ${MDOC}/ 405`, `GET ${MDOC_POST} 405`], release: [`GET ${PO}/ 405`, `GET ${PO}/ReleaseOrder 405`] },
+    ];
+
+    for (const { mode, movement, release } of MODES) {
+      it(`token on ${mode.csrfTokenOn}, fetch answered ${mode.csrfFetchStatus || 'as a read'}: a goods movement and a release each post once`, async () => {
+        await sim.config(mode);
+        const proxy = await startRecordingProxy(erp.url);
+        try {
+          const viaProxy = sapClient({ baseUrl: proxy.url });
+          const moved = await write(events.consume(10), viaProxy);
+          assertSubset(moved.result, { documentNumber: '4900000001' });
+          const released = await write(events.release(), viaProxy);
+          assert.equal(released.attempts, 1);
+          const fetches = proxy.exchanges.filter((e) => e.requestHeaders['x-csrf-token'] === 'Fetch');
+          assert.deepEqual(trace(fetches), [...movement, ...release]);
+          const writes = proxy.exchanges.filter((e) => e.method === 'POST');
+          assert.deepEqual(writes.map((e) => e.status), [201, 200], 'no 403: each write carried a valid token and session');
+          assert.deepEqual((await sim.postings()).map((e) => [e.method, e.path.replace(/\?.*$/, ''), e.status]), [
+            ['POST', MDOC_POST, 201], ['POST', `${PO}/ReleaseOrder`, 200],
+          ], 'one goods movement, one release');
+        } finally {
+          await proxy.close();
+        }
+      });
+    }
+
+    it('no token anywhere: a retryable TARGET_UNAVAILABLE naming the token fetch, nothing posted; the same event posts once the gateway hands one out', async () => {
+      await sim.config({ csrfTokenOn: 'none', csrfFetchStatus: 404 });
+      const event = events.consume(10);
+      const err = await adapterFailure(write(event));
+      assert.equal(err.code, 'TARGET_UNAVAILABLE');
+      assert.equal(err.retryable, true);
+      assert.match(err.message, /handed out no CSRF token for POST .*A_MaterialDocumentHeader: the token fetch/);
+      assert.match(err.message, /answered HTTP 404, GET .*A_MaterialDocumentHeader answered HTTP 404/);
+      assert.doesNotMatch(err.message, /correct the event/);
+      assert.deepEqual(await sim.ledger(), [], 'no write reached the simulator');
+
+      await sim.config({ csrfTokenOn: 'any' });
+      const res = await write(event);
+      assertSubset(res.result, { documentNumber: '4900000001' });
+      assert.equal((await sim.postings()).length, 1);
     });
   });
 
@@ -559,6 +614,39 @@ describe('integration: sap-s4hana profile through EndpointClient against the SAP
       assert.deepEqual(guarded.breakerState(), { state: 'closed', consecutiveFailures: 0, openedAt: undefined, nextAttemptAt: undefined });
       assert.equal((await sim.faultQueue()).length, 0, 'the trial reached the simulator');
       assert.equal((await sim.postings()).length, 1);
+    });
+
+    it('with the default breaker, a simulator down for 2 s costs about 2 s of refusals, not 30 (real clock)', async () => {
+      const guarded = sapClient({ retry: { ...RETRY, maxAttempts: 1 } }); // the default breaker: 5 failures, first trial after 2 s
+      await write(events.consume(1), guarded); // the CSRF token is fetched: the outage hits the postings
+      const event = events.consume(2);
+      await sim.faults({ errorRate: 1, errorStatuses: [503] }); // the gateway is down
+      const downAt = Date.now();
+      let upAt: number | undefined;
+      let okAt: number | undefined;
+      const codes: string[] = [];
+      await waitFor(async () => {
+        if (upAt === undefined && Date.now() - downAt >= 2_000) {
+          await sim.faults({}); // back after two seconds
+          upAt = Date.now();
+        }
+        try {
+          await write(event, guarded);
+          okAt = Date.now();
+          return true;
+        } catch (err) {
+          codes.push((err as { code: string }).code);
+          return false;
+        }
+      }, 15_000, 'a posting after the simulator is back');
+      assert.ok(upAt !== undefined && okAt !== undefined);
+      const opened = codes.indexOf('CIRCUIT_OPEN');
+      assert.ok(opened >= 5, `the breaker opened after the default 5 failures: ${codes.slice(0, 8).join(' ')}`);
+      assert.ok(codes.slice(0, opened).every((c) => c === 'TARGET_UNAVAILABLE'));
+      assert.ok(okAt - upAt <= 4_500, `posted ${okAt - upAt} ms after the simulator was back`);
+      assert.ok(okAt - downAt <= 6_500, `refused for ${okAt - downAt} ms in all for a 2 s outage`);
+      assert.equal(guarded.breakerState().state, 'closed');
+      assert.equal((await sim.postings()).length, 2, 'the warm-up and the event, each once');
     });
 
     it('a breaker that opens during a send ends its retries: CIRCUIT_OPEN after 3 requests, no 4th', async () => {
@@ -680,7 +768,7 @@ describe('integration: sap-s4hana profile through EndpointClient against the SAP
         const second = await write(events.consume(5), c);
         assert.deepEqual([first.attempts, second.attempts], [1, 1]);
         assert.deepEqual(trace(proxy.exchanges), [
-          `POST ${TOKEN_PATH} 200`, `GET ${MDOC}/ 200`, `POST ${MDOC_POST} 201`, `POST ${TOKEN_PATH} 200`, `POST ${MDOC_POST} 201`,
+          `POST ${TOKEN_PATH} 200`, `GET ${MDOC}/ 404`, `POST ${MDOC_POST} 201`, `POST ${TOKEN_PATH} 200`, `POST ${MDOC_POST} 201`,
         ]);
         assert.equal(tokenRequests(proxy.exchanges), 2);
         const writes = proxy.exchanges.filter((e) => e.path === MDOC_POST);
@@ -701,7 +789,7 @@ describe('integration: sap-s4hana profile through EndpointClient against the SAP
         const second = await write(events.consume(5), c);
         assert.equal(second.attempts, 1, 'a credential refresh is not a retry');
         assert.deepEqual(trace(proxy.exchanges), [
-          `POST ${TOKEN_PATH} 200`, `GET ${MDOC}/ 200`, `POST ${MDOC_POST} 201`, `POST ${MDOC_POST} 401`, `POST ${TOKEN_PATH} 200`, `POST ${MDOC_POST} 201`,
+          `POST ${TOKEN_PATH} 200`, `GET ${MDOC}/ 404`, `POST ${MDOC_POST} 201`, `POST ${MDOC_POST} 401`, `POST ${TOKEN_PATH} 200`, `POST ${MDOC_POST} 201`,
         ]);
         assert.match(String(proxy.exchanges[3].responseHeaders?.['www-authenticate']), /invalid_token/);
         assert.equal(tokenRequests(proxy.exchanges), 2);

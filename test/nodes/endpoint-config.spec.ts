@@ -101,11 +101,12 @@ describe('plantsync-endpoint configuration checked at deploy', function () {
 
   it('refuses out-of-range numbers at deploy, all in one line, and never calls the target', async () => {
     const before = hits;
-    const ep = await deploy({ baseUrl: targetUrl, maxAttempts: -1, baseDelayMs: 40000, maxDelayMs: 30000, timeoutMs: -5, openSeconds: 'soon' });
+    const ep = await deploy({ baseUrl: targetUrl, maxAttempts: -1, baseDelayMs: 40000, maxDelayMs: 30000, timeoutMs: -5, openSeconds: 'soon', probeSeconds: 90 });
     const message = ep.configError ?? '';
     assert.match(message, /attempts must be a whole number from 1 to 20, got -1/);
     assert.match(message, /timeout must be a whole number from 100 to 600000 ms, got -5/);
-    assert.match(message, /circuit open for must be a whole number from 1 to 3600 s, got "soon"/);
+    assert.match(message, /longest circuit pause must be a whole number from 1 to 3600 s, got "soon"/);
+    assert.match(message, /first trial after 90 s is above the longest circuit pause 60 s/);
     assert.match(message, /first retry delay 40000 ms is above the longest retry delay 30000 ms/);
     assert.equal(errorsOf('ep').length, 1);
     assert.doesNotMatch(String(errorsOf('ep')[0].msg), /\n/);

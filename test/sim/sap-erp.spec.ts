@@ -23,7 +23,7 @@ describe('sim: SAP ERP gateway security', () => {
     assert.equal(typeof noToken.body.error.message.value, 'string');
 
     const fetched = await client.fetchCsrf();
-    assert.equal(fetched.status, 200);
+    assert.equal(fetched.status, 404, 'by default the gateway answers the fetch with an error, and still hands out the token');
     assert.ok(client.token && client.token.length >= 16);
     assert.match(fetched.headers.get('set-cookie') ?? '', /^SAP_SESSIONID_PS1_100=[^;]+; path=\/; HttpOnly$/);
 
@@ -99,8 +99,42 @@ describe('sim: SAP ERP gateway security', () => {
     assert.equal((await new SapClient(sim.url, basic('RFC_USER', 'wrong')).get(order)).status, 401);
     const client = new SapClient(sim.url, basic('RFC_USER', 'pw'));
     assert.equal((await client.get(order)).status, 200);
-    assert.equal((await client.fetchCsrf()).status, 200);
+    assert.equal((await client.fetchCsrf()).status, 404);
+    assert.ok(client.token, 'the token comes with the 404');
     assert.equal((await client.release('000001000123')).status, 200);
+  });
+
+  it('token fetch switches: the answer\'s status, and which URLs hand out a token', async () => {
+    sim = await startSapSimulator({ csrfFetchStatus: 0 });
+    const ctl = control(sim.url);
+    const fetchAt = async (path: string) => {
+      const res = await call(`${sim!.url}${path}`, { headers: { 'x-csrf-token': 'Fetch' } });
+      return [res.status, res.headers.get('x-csrf-token') !== null, res.headers.get('set-cookie') !== null];
+    };
+    const root = `${MDOC}/`;
+    const entitySet = `${MDOC}/A_MaterialDocumentHeader`;
+    assert.deepEqual(await fetchAt(root), [200, true, true], 'the service document with the token');
+    assert.deepEqual(await fetchAt(entitySet), [404, true, true], 'an entity set that takes no GET: 404 with the token');
+
+    await ctl.config({ csrfFetchStatus: 405 });
+    assert.deepEqual(await fetchAt(root), [405, true, true]);
+    await ctl.config({ csrfTokenOn: 'service-root' });
+    assert.deepEqual(await fetchAt(root), [405, true, true]);
+    assert.deepEqual(await fetchAt(entitySet), [405, false, false]);
+    await ctl.config({ csrfTokenOn: 'entity-set', csrfFetchStatus: 0 });
+    assert.deepEqual(await fetchAt(root), [200, false, false]);
+    assert.deepEqual(await fetchAt(entitySet), [404, true, true]);
+    assert.deepEqual(await fetchAt(`${PO}/A_ProductionOrder_2('1000123')`), [200, true, true]);
+    await ctl.config({ csrfTokenOn: 'none', csrfFetchStatus: 403 });
+    assert.deepEqual(await fetchAt(root), [403, false, false]);
+    assert.deepEqual(await fetchAt(entitySet), [403, false, false]);
+
+    // A plain read is never affected.
+    assert.equal((await call(`${sim.url}${root}`)).status, 200);
+    for (const bad of [{ csrfTokenOn: 'sometimes' }, { csrfFetchStatus: 200 }, { csrfFetchStatus: 404.5 }]) {
+      const res = await call(`${sim.url}/__sim/config`, jsonInit('PUT', bad));
+      assert.equal(res.status, 400, JSON.stringify(bad));
+    }
   });
 });
 
