@@ -25,11 +25,16 @@ interface Mode {
 
 /**
  * Every combination of the simulator's gateway switches (issue: "in every combination"): key form,
- * plant codes (with the Berlin plant time on the mapped plant), `$expand` honoured or ignored, and
- * the three ReleaseOrder answer shapes. 24 modes, each a fresh simulator.
+ * plant codes (with the Berlin plant time on the mapped plant), `$expand` honoured or ignored, the
+ * three ReleaseOrder answer shapes and where the CSRF token comes from. 72 modes, each a fresh simulator.
  */
 const MODES: Mode[] = [];
-for (const internalKeysOnly of [true, false]) {
+const CSRF = [
+  { title: 'CSRF token on a 404 of the service root (default)', sim: {} },
+  { title: 'CSRF token only on the entity set, answered 405', sim: { csrfTokenOn: 'entity-set', csrfFetchStatus: 405 } },
+  { title: 'CSRF token only on the service root, answered 200', sim: { csrfTokenOn: 'service-root', csrfFetchStatus: 0 } },
+] as const;
+for (const csrf of CSRF) for (const internalKeysOnly of [true, false]) {
   for (const plantCode of [false, true]) {
     for (const ignoreExpand of [false, true]) {
       for (const releaseAnswer of ['message', 'entity', 'none'] as const) {
@@ -39,8 +44,9 @@ for (const internalKeysOnly of [true, false]) {
             plantCode ? 'SAP plant 1010 for P100 in Europe/Berlin' : 'plants named as sites, UTC',
             ignoreExpand ? '$expand ignored' : '$expand honoured',
             `release answers ${releaseAnswer}`,
+            csrf.title,
           ].join(', '),
-          sim: { internalKeysOnly, ignoreExpand, releaseAnswer, ...(plantCode ? { plantCodes: { P100: '1010' } } : {}) },
+          sim: { ...csrf.sim, internalKeysOnly, ignoreExpand, releaseAnswer, ...(plantCode ? { plantCodes: { P100: '1010' } } : {}) },
           ...(plantCode ? { overrides: PLANT_MAP, timeZone: 'Europe/Berlin' } : {}),
           plant: plantCode ? '1010' : 'P100',
           startTime: plantCode ? 'PT07H00M00S' : 'PT06H00M00S',
