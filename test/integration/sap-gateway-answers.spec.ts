@@ -94,7 +94,9 @@ describe('integration: SAP gateway answers (navigations without $expand, functio
         assert.match(String(result.etag), /^W\/"\d+"$/);
         assert.equal((await simControl(h.erp.url).postings()).length, 1);
         const readAfter = releaseAnswer === 'entity' ? [] : [`GET ${PO}/A_ProductionOrder_2('000001000123') 200`];
-        assert.deepEqual(trace(h.proxy.exchanges).filter((t) => !t.endsWith('/ 200')).slice(1), [`POST ${PO}/ReleaseOrder 200`.replace('200', releaseAnswer === 'none' ? '204' : '200'), ...readAfter]);
+        // Without the CSRF fetch of the service root (whatever it answers) and the order read before it.
+        const exchanges = trace(h.proxy.exchanges).filter((t) => !t.startsWith(`GET ${PO}/ `)).slice(1);
+        assert.deepEqual(exchanges, [`POST ${PO}/ReleaseOrder ${releaseAnswer === 'none' ? '204' : '200'}`, ...readAfter]);
       });
 
       it(`another release of the released order: a success${releaseAnswer === 'message' ? ' marked as a repeat (the E "already released" message)' : ''}, no second posting`, async () => {

@@ -124,7 +124,7 @@ describe('sim: SAP ERP gateway security', () => {
     await ctl.config({ csrfTokenOn: 'entity-set', csrfFetchStatus: 0 });
     assert.deepEqual(await fetchAt(root), [200, false, false]);
     assert.deepEqual(await fetchAt(entitySet), [404, true, true]);
-    assert.deepEqual(await fetchAt(`${PO}/A_ProductionOrder_2('1000123')`), [200, true, true]);
+    assert.deepEqual(await fetchAt(`${PO}/A_ProductionOrder_2('000001000123')`), [200, true, true]);
     await ctl.config({ csrfTokenOn: 'none', csrfFetchStatus: 403 });
     assert.deepEqual(await fetchAt(root), [403, false, false]);
     assert.deepEqual(await fetchAt(entitySet), [403, false, false]);
