@@ -6,7 +6,7 @@ import { type Call, header, type Reply } from './common/http';
 import { type ListenOptions, type RunningSimulator, serve } from './common/server';
 import { type Outcome, runWrite } from './common/write-flow';
 import { seedState } from './sap/data';
-import { postGoodsMovement, postUsageDecision, readInspectionLot, readStock } from './sap/inventory';
+import { listMaterialDocuments, postGoodsMovement, postUsageDecision, readInspectionLot, readStock, readUsageDecision } from './sap/inventory';
 import { CONF, failReply, INSP, MDOC, odata, odataError, PO, SERVICES, STCK } from './sap/odata';
 import { listConfirmations, postConfirmation, readOrder, releaseOrder, type ReleaseAnswer } from './sap/orders';
 import { type SapAuthOptions, SapSecurity } from './sap/security';
@@ -87,9 +87,11 @@ export async function startSapSimulator(options: SapSimulatorOptions = {}): Prom
     { service: PO, method: 'POST', pattern: /^ReleaseOrder$/, write: (call) => releaseOrder(state, call, orderOptions.releaseAnswer), bodyless: true },
     { service: CONF, method: 'GET', pattern: /^ProdnOrdConf2$/, read: (call) => listConfirmations(state, call) },
     { service: CONF, method: 'POST', pattern: /^ProdnOrdConf2$/, write: (call, body) => postConfirmation(state, call, body, core.config.ignoreRepeatability) },
+    { service: MDOC, method: 'GET', pattern: /^A_MaterialDocumentHeader$/, read: (call) => listMaterialDocuments(state, call) },
     { service: MDOC, method: 'POST', pattern: /^A_MaterialDocumentHeader$/, write: (call, body) => postGoodsMovement(state, call, body) },
     { service: STCK, method: 'GET', pattern: /^A_MatlStkInAcctMod$/, read: (call) => readStock(state, call) },
     { service: INSP, method: 'GET', pattern: /^A_InspectionLot\((.*)\)$/, read: (call, m) => readInspectionLot(state, call, m[1]) },
+    { service: INSP, method: 'GET', pattern: /^A_InspLotUsageDecision\((.*)\)$/, read: (_call, m) => readUsageDecision(state, m[1]) },
     { service: INSP, method: 'POST', pattern: /^A_InspLotUsageDecision$/, write: (call, body) => postUsageDecision(state, call, body) },
   ];
 

@@ -57,7 +57,7 @@ async function findDocument(client: EndpointClient, operation: WriteOperation, r
     if (err instanceof TargetRejectedError && err.status === 404) return undefined;
     throw err;
   }
-  const body = operation.foundDocument(res.body);
+  const body = operation.foundDocument(res.body, request.lookup);
   return body === undefined ? undefined : { status: res.status, headers: res.headers, body };
 }
 

@@ -11,7 +11,7 @@ import { idempotencyKeyOf } from '../idempotency/keys';
 import { externalKeyFor, repeatKeyFor } from './repeat-keys';
 import { fieldName, toList, type RuleRunner } from './rules';
 import type {
-  CanonicalPayload, DocumentLookup, DocumentResult, FieldRule, OperationSpec, ReadOperation, ReadOperationSpec, RequestContext, VendorRequest, VendorScalar,
+  CanonicalPayload, DocumentLookup, DocumentResult, FieldRule, LookupRequest, OperationSpec, ReadOperation, ReadOperationSpec, RequestContext, VendorRequest, VendorScalar,
   WriteOperation, WriteOperationSpec, WriteRequest, WriteVariant,
 } from './types';
 import type { ValueMap } from './value-maps';
@@ -166,7 +166,7 @@ export class CompiledWrite extends CompiledOperation implements WriteOperation {
     const { params, query } = await this.requestParts(event, issues);
     fail('toVendor', issues, this.profile, this.name);
     const key = idempotencyKeyOf(event);
-    if (body && this.spec.externalKeyField) body[this.spec.externalKeyField] = externalKeyFor(this.name, key);
+    if (body && this.spec.externalKeyField) body[this.spec.externalKeyField] = externalKeyFor(this.name, key, this.spec.externalKeyLength);
     const request: WriteRequest = {
       method: this.spec.method,
       path: fillTemplate(this.spec.path, params),
@@ -182,13 +182,16 @@ export class CompiledWrite extends CompiledOperation implements WriteOperation {
     return request;
   }
 
-  foundDocument(body: unknown): unknown {
+  foundDocument(body: unknown, request?: LookupRequest): unknown {
     const lookup = this.spec.lookup;
     if (!lookup) return undefined;
     const d = isObject(body) && 'd' in body ? body.d : body;
     const doc = lookup.collection ? (isObject(d) && Array.isArray(d.results) ? d.results[0] : undefined) : d;
     if (!isObject(doc)) return undefined;
-    if (!Object.entries(lookup.when ?? {}).every(([field, value]) => doc[field] === value)) return undefined;
+    // Without the request (its posted values), a lookup that compares with them cannot match.
+    if (lookup.same && !request?.expect) return undefined;
+    const expect = request?.expect ?? lookup.when ?? {};
+    if (!Object.entries(expect).every(([field, value]) => doc[field] === value)) return undefined;
     // The write's response rules read the answer of a posting: the same document, in the same wrapper.
     return this.spec.responseRoot === 'd' ? { d: doc } : doc;
   }
@@ -227,15 +230,26 @@ export class CompiledWrite extends CompiledOperation implements WriteOperation {
 /** An OData string literal: quotes doubled. */
 const odataLiteral = (v: unknown) => `'${String(v).replace(/'/g, "''")}'`;
 
-/** The lookup's GET: its path from the write's parameters, its `$filter` from the posted body. */
-function lookupRequest(lookup: DocumentLookup, params: Record<string, unknown>, body: Record<string, unknown> | undefined): VendorRequest & { by: string } {
-  const request: VendorRequest & { by: string } = { method: 'GET', path: fillTemplate(lookup.path, params), by: lookup.by };
-  const clauses = Object.entries(lookup.filter ?? {}).map(([field, from]) => {
-    const value = body?.[from];
-    if (value === undefined || value === '') throw new PlantSyncError('CONFIG_ERROR', `lookup by ${field}: the posted body has no ${from}`);
-    return `${field} eq ${odataLiteral(value)}`;
-  });
+/** A field of the posted body a lookup needs: a lookup by an empty value would find someone else's document. */
+function posted(body: Record<string, unknown> | undefined, from: string, field: string): VendorScalar {
+  const value = body?.[from];
+  if (value === undefined || value === null || value === '' || typeof value === 'object') {
+    throw new PlantSyncError('CONFIG_ERROR', `lookup by ${field}: the posted body has no ${from}`);
+  }
+  return value as VendorScalar;
+}
+
+/** The lookup's GET: its path from the write's parameters, its `$filter` and expected values from the posted body. */
+function lookupRequest(lookup: DocumentLookup, params: Record<string, unknown>, body: Record<string, unknown> | undefined): LookupRequest {
+  const request: LookupRequest = { method: 'GET', path: fillTemplate(lookup.path, params), by: lookup.by };
+  const clauses = Object.entries(lookup.filter ?? {}).map(([field, from]) => `${field} eq ${odataLiteral(posted(body, from, field))}`);
   if (clauses.length) request.query = { $filter: clauses.join(' and ') };
+  if (lookup.when || lookup.same) {
+    request.expect = {
+      ...lookup.when,
+      ...Object.fromEntries(Object.entries(lookup.same ?? {}).map(([field, from]) => [field, posted(body, from, field)])),
+    };
+  }
   return request;
 }
 

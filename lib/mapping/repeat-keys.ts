@@ -22,9 +22,13 @@ export function repeatKeyFor(operation: string, idempotencyKey: string): string 
 }
 
 /**
- * SAP ExternalSystemConfirmation (at most 32 characters): the repeat key without its hyphens, in
- * upper case, so the confirmation and the request can be matched in SAP and in the logs.
+ * An external key for a document field of `length` characters (at most 32): the repeat key without
+ * its hyphens, in upper case, cut to the field's length, so the document and the request can be
+ * matched in SAP and in the logs. SAP ExternalSystemConfirmation takes all 32; a material
+ * document's MaterialDocumentHeaderText takes 25 (94 bits of the digest: the version and variant
+ * bits of the UUID form are fixed).
  */
-export function externalKeyFor(operation: string, idempotencyKey: string): string {
-  return repeatKeyFor(operation, idempotencyKey).replace(/-/g, '').toUpperCase();
+export function externalKeyFor(operation: string, idempotencyKey: string, length = 32): string {
+  if (!Number.isInteger(length) || length < 16 || length > 32) throw new RangeError(`an external key has 16 to 32 characters, not ${length}`);
+  return repeatKeyFor(operation, idempotencyKey).replace(/-/g, '').toUpperCase().slice(0, length);
 }

@@ -129,11 +129,17 @@ export interface VendorRequest {
   csrf?: string;
 }
 
+/** A lookup's GET, with the values the found document must hold (the lookup's `when`, and its `same` from the posted body). */
+export interface LookupRequest extends VendorRequest {
+  by: string;
+  expect?: Readonly<Record<string, VendorScalar>>;
+}
+
 export interface WriteRequest extends VendorRequest {
   repeatKey: string;
   repeatHeader: 'Repeatability-Request-ID' | 'Idempotency-Key';
   /** The GET that finds this posting's document when its outcome is unknown (the operation's `lookup`). */
-  lookup?: VendorRequest & { by: string };
+  lookup?: LookupRequest;
   /** The GET that reads the document when the answer holds none (the operation's `readAfter`). */
   readAfter?: VendorRequest;
 }
@@ -222,6 +228,11 @@ export interface DocumentLookup {
   collection?: boolean;
   /** Vendor fields the document must have these values in to count as posted (a release: OrderIsReleased true). */
   when?: Readonly<Record<string, VendorScalar>>;
+  /**
+   * Vendor fields of the document that must equal fields of the posted body (document field -> body
+   * field): a usage decision read back is this posting only when its code is the posted code.
+   */
+  same?: Readonly<Record<string, string>>;
 }
 
 export interface WriteOperationSpec extends OperationSpecBase {
@@ -238,6 +249,8 @@ export interface WriteOperationSpec extends OperationSpecBase {
   variants: readonly WriteVariant[];
   /** Body field that gets the ≤32-character digest of the idempotency key (SAP ExternalSystemConfirmation). */
   externalKeyField?: string;
+  /** Characters of `externalKeyField` (default 32; SAP MaterialDocumentHeaderText: 25). */
+  externalKeyLength?: number;
   /** Path template of the entity whose ETag the action needs (If-Match). */
   etagFrom?: string;
   csrf?: string;
@@ -283,8 +296,8 @@ export interface WriteOperation<R = DocumentResult> {
   toVendor(event: CanonicalEvent): Promise<WriteRequest>;
   fromVendorRequest(body: unknown, request?: RequestContext): Promise<CanonicalPayload>;
   fromVendorResponse(body: unknown): Promise<R>;
-  /** What the request's lookup found, in the shape of the write's answer; undefined when not found. */
-  foundDocument(body: unknown): unknown;
+  /** What the request's lookup found (its GET's answer `body`), in the shape of the write's answer; undefined when not found. */
+  foundDocument(body: unknown, lookup?: LookupRequest): unknown;
 }
 
 /** A compiled read: parameters -> GET request, and the vendor's answer -> canonical data. */

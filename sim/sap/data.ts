@@ -81,6 +81,8 @@ export interface InspectionLot {
   InspLotUsageDecisionCode: string;
   InspectionLotType: string;
   etag: string;
+  /** The usage decision entity (OData `d`), once one was made. */
+  usageDecision?: Record<string, unknown>;
 }
 
 export interface FirstResponse {
@@ -98,6 +100,8 @@ export interface SapState {
   /** First confirmation per ExternalSystemConfirmation. */
   byExternalId: Map<string, FirstResponse>;
   materialDocuments: Counter;
+  /** Posted material document headers (OData `d` objects, items included), for the A_MaterialDocumentHeader collection. */
+  materialDocumentHeaders: Array<Record<string, unknown>>;
   /** Keys are found only in their internal form (real SAP); false: the external form too. */
   internalKeysOnly: boolean;
 }
@@ -161,6 +165,7 @@ export function seedState(options: SeedOptions = {}): SapState {
     confirmations: [],
     byExternalId: new Map(),
     materialDocuments: new Counter(4900000001),
+    materialDocumentHeaders: [],
     internalKeysOnly: options.internalKeysOnly ?? true,
   };
 }

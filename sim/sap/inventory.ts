@@ -4,7 +4,7 @@ import type { Outcome } from '../common/write-flow';
 import { MATERIALS, type SapState, type StockRow, type StockType } from './data';
 import { lookupKey, ORDER_LENGTH, RESERVATION_LENGTH } from './keys';
 import {
-  convertUnit, dateMs, formatDecimal, INSP, keyValue, MDOC, newEtag, odata, parseDecimal, parseFilter, SAP_UNITS, sapFail,
+  convertUnit, dateMs, formatDecimal, INSP, isTime, keyValue, MDOC, newEtag, odata, parseDecimal, parseFilter, SAP_UNITS, sapFail,
   serviceUri, STCK, SY_530, today,
 } from './odata';
 
@@ -132,7 +132,23 @@ export function postGoodsMovement(state: SapState, call: Call, body: Obj): Outco
       results: echoed.map((item, i) => ({ MaterialDocument: doc, MaterialDocumentYear: year, MaterialDocumentItem: String(i + 1), ...item })),
     },
   };
+  state.materialDocumentHeaders.push(d);
   return { status: 201, body: { d }, posted: true };
+}
+
+const HEADER_FIELDS = ['MaterialDocument', 'MaterialDocumentYear', 'GoodsMovementCode', 'MaterialDocumentHeaderText'] as const;
+
+/**
+ * GET A_MaterialDocumentHeader?$filter=MaterialDocumentHeaderText eq '...': the posted headers
+ * matching, their items deferred as the gateway answers without $expand.
+ */
+export function listMaterialDocuments(state: SapState, call: Call): Reply {
+  const filter = parseFilter(call.url.searchParams.get('$filter'), HEADER_FIELDS);
+  const results = state.materialDocumentHeaders.filter((h) => filter.every(([f, v]) => h[f] === v)).map((h) => {
+    const uri = (h.__metadata as { uri: string }).uri;
+    return { ...h, to_MaterialDocumentItem: { __deferred: { uri: `${uri}/to_MaterialDocumentItem` } } };
+  });
+  return odata(200, { results });
 }
 
 const STOCK_FIELDS = ['Material', 'Plant', 'StorageLocation', 'Batch', 'InventoryStockType'] as const;
@@ -180,6 +196,8 @@ export function postUsageDecision(state: SapState, call: Call, body: Obj): Outco
   if (valuation !== 'A' && valuation !== 'R') throw check.fail('/InspLotUsageDecisionValuation', "must be 'A' or 'R'");
   const decidedOn = check.optStr(body, 'InspLotUsageDecidedOn');
   if (decidedOn && dateMs(decidedOn) === undefined) throw check.fail('/InspLotUsageDecidedOn', 'must be an Edm.DateTime "/Date(<ms>)/"');
+  const decidedAt = check.optStr(body, 'InspLotUsageDecisionTime');
+  if (decidedAt && !isTime(decidedAt)) throw check.fail('/InspLotUsageDecisionTime', 'must be an Edm.Time "PThhHmmMssS"');
   const group = check.optStr(body, 'InspLotUsgeDcsnCodeGroup') ?? '';
   const decidedBy = check.optStr(body, 'InspLotUsageDecidedBy', '', { max: 12 }) ?? '';
   const lot = findLot(state, id, 400);
@@ -197,7 +215,17 @@ export function postUsageDecision(state: SapState, call: Call, body: Obj): Outco
   const d: Obj = {
     __metadata: { id: uri, uri, type: `${INSP}.A_InspLotUsageDecisionType` },
     InspectionLot: id, InspLotUsageDecisionCode: code, InspLotUsgeDcsnCodeGroup: group, InspLotUsageDecisionValuation: valuation,
-    InspLotUsageDecidedBy: decidedBy, InspLotUsageDecidedOn: decidedOn || today(),
+    InspLotUsageDecidedBy: decidedBy, InspLotUsageDecidedOn: decidedOn || today(), InspLotUsageDecisionTime: decidedAt || 'PT00H00M00S',
   };
+  lot.usageDecision = d;
   return { status: 201, body: { d }, posted: true };
+}
+
+/** GET A_InspLotUsageDecision('<lot>'): the lot's usage decision; 404 while none was made. */
+export function readUsageDecision(state: SapState, predicate: string): Reply {
+  const id = keyValue(predicate, 'InspectionLot');
+  if (id === undefined) throw sapFail('BAD_REQUEST', `Invalid key predicate (${predicate})`);
+  const lot = findLot(state, id, 404);
+  if (!lot.usageDecision) throw sapFail('QA/102', `No usage decision has been made for inspection lot ${id}`, 404);
+  return odata(200, lot.usageDecision);
 }

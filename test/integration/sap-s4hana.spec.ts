@@ -83,7 +83,8 @@ interface WriteCase {
   withoutKeys:
     | { kind: 'posts-twice'; second: Record<string, unknown> }
     | { kind: 'rejected'; status: number; code: string }
-    | { kind: 'idempotent' };
+    | { kind: 'idempotent' }
+    | { kind: 'refused-found'; code: string };
 }
 
 async function quantityAt(read: Read, material: string, where: { storageLocation: string; stockType: string; lot?: string }): Promise<number | undefined> {
@@ -136,6 +137,7 @@ const WRITES: WriteCase[] = [
       'to_MaterialDocumentItem/results/0/EntryUnit': 'KG', 'to_MaterialDocumentItem/results/0/Reservation': '0000012345',
     },
     verify: async (read) => assert.deepEqual(await steel(read), { '0001 U': 487.5, '0001 B': undefined, '0002 U': undefined }),
+    lookup: true,
     withoutKeys: { kind: 'posts-twice', second: { documentNumber: '4900000002' } },
   },
   {
@@ -145,6 +147,7 @@ const WRITES: WriteCase[] = [
     document: { documentNumber: '4900000001', documentYear: '2026' },
     body: { GoodsMovementCode: '03', 'to_MaterialDocumentItem/results/0/GoodsMovementType': '262', 'to_MaterialDocumentItem/results/0/QuantityInEntryUnit': '0.500' },
     verify: async (read) => assert.deepEqual(await steel(read), { '0001 U': 500.5, '0001 B': undefined, '0002 U': undefined }),
+    lookup: true,
     withoutKeys: { kind: 'posts-twice', second: { documentNumber: '4900000002' } },
   },
   {
@@ -156,6 +159,7 @@ const WRITES: WriteCase[] = [
     verify: async (read) => {
       assert.deepEqual(stockAt(await read('readStock', { material: 'FG-4711', site: 'P100' }), { storageLocation: '0001', stockType: 'Unrestricted', lot: 'B1126-02' }), { value: 95, uom: 'EA' });
     },
+    lookup: true,
     withoutKeys: { kind: 'posts-twice', second: { documentNumber: '4900000002' } },
   },
   {
@@ -165,6 +169,7 @@ const WRITES: WriteCase[] = [
     document: { documentNumber: '4900000001', documentYear: '2026' },
     body: { GoodsMovementCode: '04', 'to_MaterialDocumentItem/results/0/GoodsMovementType': '311', 'to_MaterialDocumentItem/results/0/IssuingOrReceivingStorageLoc': '0002' },
     verify: async (read) => assert.deepEqual(await steel(read), { '0001 U': 480, '0001 B': undefined, '0002 U': 20 }),
+    lookup: true,
     withoutKeys: { kind: 'posts-twice', second: { documentNumber: '4900000002' } },
   },
   {
@@ -174,6 +179,7 @@ const WRITES: WriteCase[] = [
     document: { documentNumber: '4900000001', documentYear: '2026' },
     body: { GoodsMovementCode: '04', 'to_MaterialDocumentItem/results/0/GoodsMovementType': '344' },
     verify: async (read) => assert.deepEqual(await steel(read), { '0001 U': 495, '0001 B': 5, '0002 U': undefined }),
+    lookup: true,
     withoutKeys: { kind: 'posts-twice', second: { documentNumber: '4900000002' } },
   },
   {
@@ -186,6 +192,7 @@ const WRITES: WriteCase[] = [
     document: { documentNumber: '4900000002', documentYear: '2026' },
     body: { GoodsMovementCode: '04', 'to_MaterialDocumentItem/results/0/GoodsMovementType': '343' },
     verify: async (read) => assert.deepEqual(await steel(read), { '0001 U': 492, '0001 B': 8, '0002 U': undefined }),
+    lookup: true,
     withoutKeys: { kind: 'posts-twice', second: { documentNumber: '4900000003' } },
   },
   {
@@ -199,7 +206,9 @@ const WRITES: WriteCase[] = [
       assert.equal(await quantityAt(read, 'FG-4711', { storageLocation: '0001', stockType: 'QualityInspection', lot: 'L2026-1126-01' }), 0);
       assert.equal(await quantityAt(read, 'FG-4711', { storageLocation: '0001', stockType: 'Unrestricted', lot: 'L2026-1126-01' }), 100);
     },
-    withoutKeys: { kind: 'rejected', status: 400, code: 'QA/101' },
+    lookup: true,
+    // SAP refuses a second decision; the lookup then finds the first, with the same code: a repeat.
+    withoutKeys: { kind: 'refused-found', code: 'QA/101' },
   },
 ];
 
@@ -327,7 +336,9 @@ describe('integration: sap-s4hana profile through EndpointClient against the SAP
       });
 
       const contrast = c.withoutKeys.kind === 'posts-twice' ? 'posts a second document'
-        : c.withoutKeys.kind === 'rejected' ? `is rejected (${c.withoutKeys.code}) although the first posted` : 'changes nothing (the action is idempotent by itself)';
+        : c.withoutKeys.kind === 'rejected' ? `is rejected (${c.withoutKeys.code}) although the first posted`
+        : c.withoutKeys.kind === 'refused-found' ? `is refused (${c.withoutKeys.code}) and the lookup finds the first document: a repeat`
+          : 'changes nothing (the action is idempotent by itself)';
       it(`without the keys doing their work (the target ignores them), a repeat ${contrast}`, async () => {
         await c.setup?.(write);
         const before = (await sim.postings()).length;
@@ -352,6 +363,7 @@ describe('integration: sap-s4hana profile through EndpointClient against the SAP
         } else {
           assertSubset(again.result, c.document, 'second result');
           assert.equal((await sim.postings()).length, before + 1);
+          if (expect.kind === 'refused-found') assert.deepEqual([again.repeated, again.resolvedBy], [true, undefined], 'refused, then found: a repeat');
         }
       });
 
@@ -503,7 +515,7 @@ describe('integration: sap-s4hana profile through EndpointClient against the SAP
       { mode: { csrfTokenOn: 'any', csrfFetchStatus: 405 }, movement: [`GET ${MDOC}/ 405`], release: [`GET ${PO}/ 405`] },
       { mode: { csrfTokenOn: 'any', csrfFetchStatus: 403 }, movement: [`GET ${MDOC}/ 403`], release: [`GET ${PO}/ 403`] },
       { mode: { csrfTokenOn: 'service-root', csrfFetchStatus: 0 }, movement: [`GET ${MDOC}/ 200`], release: [`GET ${PO}/ 200`] },
-      { mode: { csrfTokenOn: 'entity-set', csrfFetchStatus: 0 }, movement: [`GET ${MDOC}/ 200`, `GET ${MDOC_POST} 404`], release: [`GET ${PO}/ 200`, `GET ${PO}/ReleaseOrder 404`] },
+      { mode: { csrfTokenOn: 'entity-set', csrfFetchStatus: 0 }, movement: [`GET ${MDOC}/ 200`, `GET ${MDOC_POST} 200`], release: [`GET ${PO}/ 200`, `GET ${PO}/ReleaseOrder 404`] },
       { mode: { csrfTokenOn: 'entity-set', csrfFetchStatus: 405 }, movement: [`GET ${MDOC}/ 405`, `GET ${MDOC_POST} 405`], release: [`GET ${PO}/ 405`, `GET ${PO}/ReleaseOrder 405`] },
     ];
 

@@ -6,7 +6,7 @@
 import * as assert from 'node:assert/strict';
 import { PlantSyncError } from '../../lib/errors';
 import { createProfile, odataDateTimeToTimestamp, PROFILES, timestampToODataDateTime, type ReadOperation, type StockItem, type WriteOperation } from '../../lib/mapping';
-import { assertRoundTrip, confirmation, consumption, event, mappingError, production, relocation, sapOrder } from './fixtures';
+import { assertRoundTrip, confirmation, consumption, disposition, event, mappingError, production, relocation, sapOrder } from './fixtures';
 
 const sap = PROFILES['sap-s4hana'];
 type Body = Record<string, unknown>;
@@ -143,6 +143,25 @@ describe('mapping: plant time (Europe/Berlin) across the 2026 daylight-saving ch
     assert.equal(((await writeOf(sap, 'goodsMovement').toVendor(late)).body as Body).PostingDate, day('2026-10-24'));
     const end = { ...confirmation, actualStart: '2026-10-24T21:00:00Z', actualEnd: '2026-10-24T22:30:00Z' };
     assert.equal(((await confirm.toVendor(event('mfg.operation.completed.v3', end))).body as Body).PostingDate, day('2026-10-25'));
+  });
+
+  it('a usage decision is dated on the plant day at plant time, across both 2026 changes; the instant comes back', async () => {
+    const decide = writeOf(berlin, 'usageDecision');
+    const sent = async (decidedAt: string) => {
+      const body = (await assertRoundTrip(decide, event('mfg.quality.disposition.changed.v1', { ...disposition, decidedAt }))).body as Body;
+      return [body.InspLotUsageDecidedOn, body.InspLotUsageDecisionTime];
+    };
+    // 23:30Z on 28 March is 00:30 CET on the 29th: the plant's day, never the UTC one.
+    assert.deepEqual(await sent('2026-03-28T23:30:00Z'), [day('2026-03-29'), 'PT00H30M00S']);
+    // 29 March: 01:30Z is 03:30 CEST, after the skipped hour.
+    assert.deepEqual(await sent('2026-03-29T01:30:00Z'), [day('2026-03-29'), 'PT03H30M00S']);
+    // 25 October: 00:15Z is 02:15 CEST, 02:30Z is 03:30 CET; 22:30Z is already the 26th.
+    assert.deepEqual(await sent('2026-10-25T00:15:00Z'), [day('2026-10-25'), 'PT02H15M00S']);
+    assert.deepEqual(await sent('2026-10-25T02:30:00Z'), [day('2026-10-25'), 'PT03H30M00S']);
+    assert.deepEqual(await sent('2026-10-25T23:30:00Z'), [day('2026-10-26'), 'PT00H30M00S']);
+    // In UTC the same instant is still the 28th.
+    const utc = await writeOf(sap, 'usageDecision').toVendor(event('mfg.quality.disposition.changed.v1', { ...disposition, decidedAt: '2026-03-28T23:30:00Z' }));
+    assert.deepEqual([(utc.body as Body).InspLotUsageDecidedOn, (utc.body as Body).InspLotUsageDecisionTime], [day('2026-03-28'), 'PT23H30M00S']);
   });
 
   it('order dates read back as the plant day start; an unknown zone is a CONFIG_ERROR at compile', async () => {

@@ -187,13 +187,16 @@ describe('mapping: SAP S/4HANA profile, writes (round trips)', () => {
     assert.equal(err.value, '999');
   });
 
-  it('usageDecision: Release -> A/A, Reject -> R/R, Rework -> R2/R, with decider and /Date()/', async () => {
+  it('usageDecision: Release -> A/A, Reject -> R/R, Rework -> R2/R, with decider, plant day and plant time', async () => {
     const op = write('usageDecision');
     const request = await assertRoundTrip(op, event('mfg.quality.disposition.changed.v1', disposition));
     assert.equal(request.path, `${SAP_SERVICES.INSP}/A_InspLotUsageDecision`);
     assert.deepEqual(request.body, {
       InspectionLot: '010000000123', InspLotUsageDecisionCode: 'A', InspLotUsgeDcsnCodeGroup: 'QM01', InspLotUsageDecisionValuation: 'A',
-      InspLotUsageDecidedBy: 'QM-USER1', InspLotUsageDecidedOn: '/Date(1795774500000)/',
+      InspLotUsageDecidedBy: 'QM-USER1', InspLotUsageDecidedOn: `/Date(${Date.parse('2026-11-27T00:00:00Z')})/`, InspLotUsageDecisionTime: 'PT10H15M00S',
+    });
+    assert.deepEqual(request.lookup, {
+      method: 'GET', path: `${SAP_SERVICES.INSP}/A_InspLotUsageDecision('010000000123')`, by: 'InspectionLot', expect: { InspLotUsageDecisionCode: 'A' },
     });
     for (const [decision, code, valuation, to] of [['Reject', 'R', 'R', 'Blocked'], ['Rework', 'R2', 'R', 'Restricted']] as const) {
       const r = await assertRoundTrip(op, event('mfg.quality.disposition.changed.v1', { ...disposition, decision, to }));

@@ -112,7 +112,7 @@ describe('sim: SAP ERP gateway security', () => {
       return [res.status, res.headers.get('x-csrf-token') !== null, res.headers.get('set-cookie') !== null];
     };
     const root = `${MDOC}/`;
-    const entitySet = `${MDOC}/A_MaterialDocumentHeader`;
+    const entitySet = `${MDOC}/A_MaterialDocumentItem`;
     assert.deepEqual(await fetchAt(root), [200, true, true], 'the service document with the token');
     assert.deepEqual(await fetchAt(entitySet), [404, true, true], 'an entity set that takes no GET: 404 with the token');
 

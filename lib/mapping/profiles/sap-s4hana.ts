@@ -96,7 +96,7 @@ function header(goodsMovementCode: string): FieldRule[] {
     { to: 'GoodsMovementCode', const: goodsMovementCode },
     { to: 'PostingDate', from: '/time', as: 'sapPostingDate', only: 'toVendor' },
     { to: 'DocumentDate', from: '/time', as: 'sapPostingDate', only: 'toVendor' },
-    { to: 'MaterialDocumentHeaderText', const: '' },
+    // MaterialDocumentHeaderText is the profile's: it carries the posting's external key (externalKeyField).
   ];
 }
 
@@ -440,6 +440,13 @@ export const SAP_S4HANA: ProfileDefinition = {
       path: `${MDOC}/A_MaterialDocumentHeader`,
       csrf: MDOC,
       repeatHeader: 'Repeatability-Request-ID',
+      // The header text (25 characters) carries a digest of the idempotency key: the document is found by it.
+      externalKeyField: 'MaterialDocumentHeaderText',
+      externalKeyLength: 25,
+      lookup: {
+        by: 'MaterialDocumentHeaderText', path: `${MDOC}/A_MaterialDocumentHeader`,
+        filter: { MaterialDocumentHeaderText: 'MaterialDocumentHeaderText' }, collection: true,
+      },
       variants: GOODS_MOVEMENTS,
       responseRoot: 'd',
       response: DOCUMENT,
@@ -450,8 +457,12 @@ export const SAP_S4HANA: ProfileDefinition = {
       system: 'ERP',
       method: 'POST',
       path: `${INSP}/A_InspLotUsageDecision`,
+      // Only fills the lookup's path (an inspection lot has one usage decision, keyed by the lot).
+      params: [{ to: 'lot', from: '/data/inspectionLot', as: 'odataString' }],
       csrf: INSP,
       repeatHeader: 'Repeatability-Request-ID',
+      // A lot has at most one usage decision: one with the posted code is this posting's.
+      lookup: { by: 'InspectionLot', path: `${INSP}/A_InspLotUsageDecision({lot})`, same: { InspLotUsageDecisionCode: 'InspLotUsageDecisionCode' } },
       variants: [{
         eventType: 'mfg.quality.disposition.changed.v1',
         notCarried: ['/data/lot', '/data/material', '/data/site', '/data/quantity', '/data/from', '/data/to', '/data/decisionCode', '/data/reason'],
@@ -461,7 +472,8 @@ export const SAP_S4HANA: ProfileDefinition = {
           { to: 'InspLotUsgeDcsnCodeGroup', from: '/data/decision', map: 'usageDecisionCodeGroup', only: 'toVendor' },
           { to: 'InspLotUsageDecisionValuation', from: '/data/decision', map: 'usageDecisionValuation', only: 'toVendor' },
           { to: 'InspLotUsageDecidedBy', from: '/data/decidedBy', maxLength: 12 },
-          { to: 'InspLotUsageDecidedOn', from: '/data/decidedAt', as: 'sapDate' },
+          // The plant's calendar day and wall-clock time of the decision, as SAP keeps them (date + Edm.Time).
+          { to: ['InspLotUsageDecidedOn', 'InspLotUsageDecisionTime'], from: '/data/decidedAt', as: 'sapDateTime' },
         ],
       }],
       responseRoot: 'd',
