@@ -1,9 +1,11 @@
 import { Fail } from './fail';
 import { mulberry32 } from './prng';
 
-/** One queued fault; it applies once, to the next request whose path and query contain `match`. */
+/** One queued fault; it applies once, to the next request whose path and query contain `match` (and of `method`, when given). */
 export interface FaultEntry {
   match?: string;
+  /** Only requests of this HTTP method (e.g. POST, so a lookup GET on the same entity set passes). */
+  method?: string;
   status?: number;
   retryAfterSec?: number;
   delayMs?: number;
@@ -88,7 +90,8 @@ export class FaultPlan {
   /** Takes the first queued entry matching this request, else rolls the error rate, then (writes) the drop rate. */
   next(rawUrl: string, method = 'GET'): FaultDecision {
     const decoded = safeDecode(rawUrl);
-    const i = this.queue.findIndex((e) => e.match === undefined || rawUrl.includes(e.match) || decoded.includes(e.match));
+    const i = this.queue.findIndex((e) => (e.method === undefined || e.method === method.toUpperCase())
+      && (e.match === undefined || rawUrl.includes(e.match) || decoded.includes(e.match)));
     if (i >= 0) {
       const [e] = this.queue.splice(i, 1);
       const delayMs = this.latencyMs + (e.delayMs ?? 0);
@@ -133,7 +136,7 @@ function httpStatus(v: unknown, name: string): number {
   return v;
 }
 
-const ENTRY_KEYS = new Set(['match', 'status', 'retryAfterSec', 'delayMs', 'timeout', 'dropAfterCommit', 'body']);
+const ENTRY_KEYS = new Set(['match', 'method', 'status', 'retryAfterSec', 'delayMs', 'timeout', 'dropAfterCommit', 'body']);
 const PLAN_KEYS = new Set(['queue', 'latencyMs', 'errorRate', 'errorStatuses', 'dropAfterCommitRate', 'seed']);
 
 function parseEntry(raw: unknown, i: number): FaultEntry {
@@ -146,6 +149,10 @@ function parseEntry(raw: unknown, i: number): FaultEntry {
   if (o.match !== undefined) {
     if (typeof o.match !== 'string') throw bad(`${at}.match must be a string`);
     entry.match = o.match;
+  }
+  if (o.method !== undefined) {
+    if (typeof o.method !== 'string' || !/^[A-Za-z]+$/.test(o.method)) throw bad(`${at}.method must be an HTTP method name`);
+    entry.method = o.method.toUpperCase();
   }
   if (o.status !== undefined) entry.status = httpStatus(o.status, `${at}.status`);
   entry.retryAfterSec = nonNegative(o.retryAfterSec, `${at}.retryAfterSec`);

@@ -81,10 +81,11 @@ describe('Repeatability-First-Sent from the claim, and the circuit countdown (no
       ...['dup', 'conf', 'after', 'settled', 'replayed', 'events'].map((id) => ({ id, type: 'helper', ...at })),
     ]);
     const event = consumed();
-    const postings = async () => ((await control('ledger')) as LedgerEntry[]).filter((e) => e.path === MDOC_POST);
+    // The POSTs only: a re-claimed attempt first looks the document up (a GET on the same entity set).
+    const postings = async () => ((await control('ledger')) as LedgerEntry[]).filter((e) => e.method === 'POST' && e.path === MDOC_POST);
 
     // 1. The first attempt: the gateway is unavailable (503), the claim is released.
-    await faults({ queue: [{ match: 'A_MaterialDocumentHeader', status: 503 }] });
+    await faults({ queue: [{ match: 'A_MaterialDocumentHeader', method: 'POST', status: 503 }] });
     let settled = nextMessage(node('settled'));
     node('i').receive({ payload: event });
     const first = await settled;
@@ -97,7 +98,7 @@ describe('Repeatability-First-Sent from the claim, and the circuit countdown (no
 
     // 2. A redelivery (same event, new envelope id) a second later: the gateway rejects it for good.
     await nextSecond(firstSent);
-    await faults({ queue: [{ match: 'A_MaterialDocumentHeader', status: 400, body: { error: { code: 'M7/090', message: { lang: 'en', value: 'Plant P100 is locked' } } } }] });
+    await faults({ queue: [{ match: 'A_MaterialDocumentHeader', method: 'POST', status: 400, body: { error: { code: 'M7/090', message: { lang: 'en', value: 'Plant P100 is locked' } } } }] });
     settled = nextMessage(node('settled'));
     node('i').receive({ payload: { ...structuredClone(event), id: `${event.id}-redelivered` } });
     const second = await settled;
@@ -138,7 +139,7 @@ describe('Repeatability-First-Sent from the claim, and the circuit countdown (no
     const status = lastStatus(node('req'));
     const text = () => String(status()?.text ?? '');
 
-    await faults({ queue: [{ match: 'A_MaterialDocumentHeader', status: 503 }] });
+    await faults({ queue: [{ match: 'A_MaterialDocumentHeader', method: 'POST', status: 503 }] });
     const caught = nextMessage(node('caught'));
     node('req').receive({ payload: consumed() });
     assert.equal(((await caught)._error as { code: string }).code, 'TARGET_UNAVAILABLE');

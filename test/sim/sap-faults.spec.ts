@@ -52,6 +52,15 @@ describe('sim: SAP ERP fault injection', () => {
     assert.equal((await client.release('000001000123')).status, 200);
   });
 
+  it('applies an entry with a method only to requests of that method (a lookup GET passes a POST fault)', async () => {
+    await ctl.faults({ queue: [{ match: 'A_MaterialDocumentHeader', method: 'post', status: 503 }] });
+    const lookup = await client.get(`${MDOC}/A_MaterialDocumentHeader?$filter=MaterialDocumentHeaderText eq 'NONE'`);
+    assert.equal(lookup.status, 200, 'the GET is not the POST the fault waits for');
+    assert.equal((await client.post(`${MDOC}/A_MaterialDocumentHeader`, movement([steel('261', '10')]))).status, 503);
+    const bad = await call(`${sim.url}/__sim/faults`, jsonInit('PUT', { queue: [{ method: 'PO ST', status: 503 }] }));
+    assert.equal(bad.status, 400);
+  });
+
   it('holds the socket on timeout until the client gives up; nothing is posted', async () => {
     await ctl.faults({ queue: [{ timeout: true }] });
     const started = Date.now();
