@@ -19,18 +19,18 @@ const ROUNDS = arg('rounds', 7);
 const ROUND_MS = arg('ms', 400);
 const GOAL = arg('goal', 0.8);
 
-/** A shop-floor mix: execution events dominate, planning and integration events are rarer. */
+/** A shop-floor mix in the current versions: execution events dominate, planning and integration events are rarer (upcasting is measured apart). */
 const WEIGHTS: Record<string, number> = {
-  'mfg.operation.completed.v2': 20,
-  'mfg.equipment.state.changed.v1': 20,
-  'mfg.material.consumed.v1': 15,
-  'mfg.inventory.moved.v1': 8,
+  'mfg.operation.completed.v3': 20,
+  'mfg.equipment.state.changed.v2': 20,
+  'mfg.material.consumed.v2': 15,
+  'mfg.inventory.moved.v2': 8,
   'mfg.production.confirmed.v1': 6,
   'mfg.integration.acknowledged.v1': 8,
   'mfg.equipment.downtime.started.v1': 2,
   'mfg.equipment.downtime.ended.v1': 2,
   'mfg.quality.disposition.changed.v1': 2,
-  'mfg.material.returned.v1': 2,
+  'mfg.material.returned.v2': 2,
   'mfg.productionorder.released.v1': 2,
   'mfg.productionorder.revised.v1': 1,
   'mfg.productionorder.cancelled.v1': 1,
