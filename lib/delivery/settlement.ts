@@ -55,6 +55,23 @@ export function settleActionForFailure(error: { code?: string; message?: string;
   return isPermanentFailure(error) ? 'park' : 'fail';
 }
 
+/**
+ * How the node that settles a claim and its delivery together settles the delivery, after the
+ * claim: `complete` acks; a failure whose claim was released or failed goes to the next retry tier
+ * (released: the retry claims the key again; failed: the redelivery meets the failed key and the
+ * guard passes it on as a duplicate with the reason, never working it again); a failure that held
+ * no claim is settled as `settle delivery` settles it (retryable: retry tier, permanent: parked).
+ */
+export function deliveryActionAfterClaim(
+  action: 'complete' | 'release' | 'fail' | 'failure',
+  claimSettled: boolean,
+  error: { code?: string; message?: string; status?: number; retryable?: boolean },
+): SettleAction {
+  if (action === 'complete') return 'ack';
+  if (claimSettled) return 'fail';
+  return action === 'fail' ? 'park' : action === 'release' ? 'fail' : settleActionForFailure(error);
+}
+
 /** The clock the settle timeouts run on (tests pass a fake one). */
 export interface SettleTimers {
   set(fn: () => void, ms: number): unknown;

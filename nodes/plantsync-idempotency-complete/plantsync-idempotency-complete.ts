@@ -1,5 +1,6 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { isPermanentFailure } from '../../lib/delivery/failure-classifier';
+import { deliveryActionAfterClaim } from '../../lib/delivery/settlement';
 import { PlantSyncError } from '../../lib/errors';
 import { failMessage } from '../shared/fail';
 import { reportedError } from '../shared/reported-error';
@@ -45,12 +46,10 @@ export = function register(RED: NodeAPI): void {
           claim.settled = await settleClaim(claim);
           outcome = claim.settled;
         }
-        // The delivery after the claim: acked only once the claim is durably completed, and failed
-        // only after a release, so that its retry can claim the key again. Every failure action
-        // fails it the same way (next retry tier, the parking lot past the attempt limit): a
-        // permanent failure is kept `failed` by the claim, so its redelivery is a duplicate.
+        // The delivery after the claim, by the core's rule (deliveryActionAfterClaim).
         if (delivery) {
-          const settledAs = await settleDeliveryOf(msg, action === 'complete' ? 'ack' : 'fail', failureOf(msg, FAILURE_CODE[action]));
+          const how = deliveryActionAfterClaim(action, outcome !== undefined, reportedError(msg));
+          const settledAs = await settleDeliveryOf(msg, how, how === 'ack' ? undefined : failureOf(msg, FAILURE_CODE[action]));
           // One settle point per delivery: a branch that fails after another branch acked cannot
           // take the ack back, so say so instead of dropping the failure silently.
           if (settledAs === 'already-acked' && action !== 'complete') this.warn(RED._('plantsync-idempotency-complete.errors.alreadyAcked'));

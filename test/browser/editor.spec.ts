@@ -237,7 +237,7 @@ describe('editor in a real browser: every PlantSync node added, edited and expla
     const palette = await page.evaluate(ed.paletteCategory, 'PlantSync');
     // The palette breaks a label of several words into lines.
     const paletteLabel = (type: string) => palette.find((p) => p.type === type)?.label.replace(/\s+/g, ' ');
-    assert.equal(paletteLabel('plantsync-idempotency-complete'), 'settle claim');
+    assert.equal(paletteLabel('plantsync-idempotency-complete'), 'settle claim + delivery');
     assert.equal(paletteLabel('plantsync-settle-delivery'), 'settle delivery');
     await page.evaluate(ed.showHelp, 'plantsync-idempotency-complete');
     await page.waitForFunction(ed.helpShown, 'plantsync-idempotency-complete', { timeout: STEP_MS });

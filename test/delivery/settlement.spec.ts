@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import {
-  deliveryHandleOf, settleActionForFailure, SettlementRegistry, type DeliveryHandle, type SettleAction, type SettleTimers,
+  deliveryActionAfterClaim, deliveryHandleOf, settleActionForFailure, SettlementRegistry, type DeliveryHandle, type SettleAction, type SettleTimers,
 } from '../../lib/delivery/settlement';
 
 /** Hand-driven timers: a settle timeout fires only when the test advances the clock past it. */
@@ -202,5 +202,16 @@ describe('delivery: settlement of consumed deliveries', () => {
     assert.equal(settleActionForFailure({ code: 'SCHEMA_INVALID' }), 'park');
     assert.equal(settleActionForFailure({ status: 422 }), 'park');
     assert.equal(settleActionForFailure({ code: 'WHATEVER', retryable: false }), 'park');
+  });
+  it('deliveryActionAfterClaim: complete acks; a settled claim sends the delivery to the retry tier; without a claim, as settle delivery (permanent parked)', () => {
+    const permanent = { code: 'SCHEMA_INVALID', retryable: false };
+    const retryable = { code: 'TARGET_UNAVAILABLE', retryable: true };
+    assert.equal(deliveryActionAfterClaim('complete', true, {}), 'ack');
+    assert.equal(deliveryActionAfterClaim('complete', false, {}), 'ack');
+    for (const action of ['failure', 'fail', 'release'] as const) assert.equal(deliveryActionAfterClaim(action, true, permanent), 'fail', action);
+    assert.equal(deliveryActionAfterClaim('failure', false, permanent), 'park');
+    assert.equal(deliveryActionAfterClaim('failure', false, retryable), 'fail');
+    assert.equal(deliveryActionAfterClaim('fail', false, retryable), 'park');
+    assert.equal(deliveryActionAfterClaim('release', false, permanent), 'fail');
   });
 });

@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { LocalBus } from '../../lib/transport/local-bus';
 import { HEADERS } from '../../lib/transport/message';
-import { collect, helper, nextMessage, type TestNode } from '../helpers/node-helper';
+import { collect, helper, lastStatus, nextMessage, type TestNode } from '../helpers/node-helper';
 import { REPO_ROOT } from '../helpers/paths';
 import { uniqueName } from '../helpers/rabbitmq';
 import { runConsumeAndPostExample, work, workerNode, type DeliveredMsg } from '../helpers/transport-flow';
@@ -90,9 +90,8 @@ describe('settling consumed deliveries: settle claim, settle delivery, and the g
 
   async function load(flow: unknown[]): Promise<void> {
     await helper.load(NODES, flow);
-    let status: { fill?: string } = {};
-    node('con').on('call:status', (call: { args: unknown[] }) => (status = call.args[0] as { fill?: string }));
-    await waitFor(() => status.fill === 'green', 15000, 'consumer ready');
+    const status = lastStatus(node('con'));
+    await waitFor(() => status()?.fill === 'green', 15000, 'consumer ready');
   }
 
   async function publish(...events: Array<Record<string, unknown>>): Promise<void> {
@@ -172,6 +171,30 @@ describe('settling consumed deliveries: settle claim, settle delivery, and the g
     assert.equal((failures[1] as Msg).plantsync.delivery.settled, 'parked');
     assert.deepEqual(await busStats(), { ...DRAINED, parked: 1 });
     assert.deepEqual(work.seen.filter((s) => s.id === bad.id).map((s) => s.attempt), [1], 'not retried');
+  });
+
+  it('settle claim + delivery on a message that holds no claim settles a failure as settle delivery does: permanent parked at once, retryable retried', async () => {
+    await load([
+      { id: 'f1', type: 'tab' },
+      publisher,
+      consume([['work'], ['replayed']]),
+      { id: 'work', type: 'test-worker', wires: [['ok'], ['bad']], ...at },
+      { id: 'ok', type: 'plantsync-idempotency-complete', action: 'complete', wires: [['after']], ...at },
+      { id: 'bad', type: 'plantsync-idempotency-complete', action: 'failure', wires: [['afterbad']], ...at },
+      ...['published', 'replayed', 'after', 'afterbad'].map((id) => ({ id, type: 'helper', ...at })),
+    ]);
+    const flaky = makeEvent(5);
+    const poison = makeEvent(6);
+    work.decide = (msg) => (msg.payload.id === poison.id ? 'reject' : msg.amqp.attempt === 1 ? 'fail' : 'ok');
+    const failures = collect(node('afterbad'));
+    const done = nextMessage(node('after'), 10000);
+    await publish(flaky);
+    assert.equal(((await done) as unknown as DeliveredMsg).amqp.attempt, 2, 'the retryable failure came back through the retry tier');
+    await publish(poison);
+    await waitFor(() => failures.length === 2, 10000, 'the rejected event settled');
+    assert.deepEqual(failures.map((f) => (f as Msg).plantsync.delivery.settled), ['failed', 'parked']);
+    assert.deepEqual(await busStats(), { ...DRAINED, parked: 1 });
+    assert.deepEqual(work.seen.filter((x) => x.id === poison.id).map((x) => x.attempt), [1], 'not retried');
   });
 
   describe('two settle delivery nodes on copies of one message: the first settle wins', () => {
