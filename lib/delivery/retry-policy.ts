@@ -71,14 +71,15 @@ export function backoffCeiling(attempt: number, policy: Backoff): number {
 
 /**
  * The one backoff of the core: exponential with FULL jitter, whole ms uniform in
- * [0, backoffCeiling(attempt)]. `random` must return values in [0, 1) like Math.random;
- * out-of-range values are clamped, not trusted.
+ * [0, backoffCeiling(attempt)]; `equal` jitter keeps the upper half [ceiling/2, ceiling] (the
+ * broker reconnect, so that a restarting broker is never met by immediate reconnects). `random`
+ * must return values in [0, 1) like Math.random; out-of-range values are clamped, not trusted.
  */
-export function backoffDelay(attempt: number, policy: Backoff, random: () => number = Math.random): number {
+export function backoffDelay(attempt: number, policy: Backoff, random: () => number = Math.random, jitter: 'full' | 'equal' = 'full'): number {
   const ceiling = backoffCeiling(attempt, policy);
   const r = random();
   const unit = Number.isFinite(r) ? Math.min(1, Math.max(0, r)) : 0;
-  return Math.round(unit * ceiling);
+  return Math.round(jitter === 'equal' ? ceiling / 2 + (unit * ceiling) / 2 : unit * ceiling);
 }
 
 /**

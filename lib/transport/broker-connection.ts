@@ -19,6 +19,7 @@ import * as amqp from 'amqplib';
 import type { ChannelModel, Options } from 'amqplib';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { TransportError } from './transport-error';
+import { backoffDelay } from '../delivery/retry-policy';
 
 export type BrokerStatus =
   | { state: 'connecting' }
@@ -80,11 +81,10 @@ export type SetupListener = (event: SetupEvent) => void;
 
 const DEFAULT_RECONNECT: Required<ReconnectOptions> = { initialDelayMs: 500, maxDelayMs: 30000, factor: 2 };
 
-/** Exponential backoff with jitter in the upper half: `attempt` counts from 1. */
+/** The core's backoff with jitter in the upper half (see backoffDelay): `attempt` counts from 1. */
 export function reconnectDelay(attempt: number, options: ReconnectOptions = {}, random: () => number = Math.random): number {
   const o = { ...DEFAULT_RECONNECT, ...options };
-  const ceiling = Math.min(o.maxDelayMs, o.initialDelayMs * o.factor ** Math.min(attempt - 1, 30));
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+  return backoffDelay(attempt, { baseDelayMs: o.initialDelayMs, maxDelayMs: o.maxDelayMs, factor: o.factor }, random, 'equal');
 }
 
 /** The URL and socket options amqplib gets (vhost, credentials and heartbeat applied). */

@@ -1,9 +1,10 @@
 import * as assert from 'node:assert/strict';
 import { PlantSyncError } from '../../lib/errors';
 import {
-  backoffCeiling, decideRetry, DEFAULT_RETRY_POLICY, MAX_DELAY_MS, parseRetryAfter, retryDelay, retryPolicy, shouldRetry,
+  backoffCeiling, backoffDelay, decideRetry, DEFAULT_RETRY_POLICY, MAX_DELAY_MS, parseRetryAfter, retryDelay, retryPolicy, shouldRetry,
   type RetryPolicy,
 } from '../../lib/delivery/retry-policy';
+import { reconnectDelay } from '../../lib/transport/broker-connection';
 
 /** mulberry32: a small seeded PRNG, so the distribution check is reproducible. */
 function seeded(seed: number): () => number {
@@ -36,6 +37,18 @@ describe('delivery: retry policy', () => {
     it('rejects values that would break the retry loop with CONFIG_ERROR', () => {
       for (const bad of [{ maxAttempts: 0 }, { maxAttempts: 2.5 }, { baseDelayMs: -1 }, { maxDelayMs: Number.NaN }, { maxDelayMs: Infinity }]) {
         assert.throws(() => retryPolicy(bad), (e: unknown) => e instanceof PlantSyncError && e.code === 'CONFIG_ERROR', JSON.stringify(bad));
+      }
+    });
+  });
+
+  describe('backoffDelay with equal jitter: the broker reconnect', () => {
+    it('stays in the upper half of the same bound, and the broker reconnect is exactly that', () => {
+      const bound = { baseDelayMs: 500, maxDelayMs: 30_000 };
+      for (let attempt = 1; attempt <= 12; attempt++) {
+        const ceiling = backoffCeiling(attempt, bound);
+        assert.equal(backoffDelay(attempt, bound, () => 0, 'equal'), Math.round(ceiling / 2), `attempt ${attempt} at its floor`);
+        assert.equal(backoffDelay(attempt, bound, () => ALMOST_ONE, 'equal'), ceiling, `attempt ${attempt} at its ceiling`);
+        for (const r of [0, 0.3, ALMOST_ONE]) assert.equal(reconnectDelay(attempt, {}, () => r), backoffDelay(attempt, bound, () => r, 'equal'));
       }
     });
   });
