@@ -5,6 +5,7 @@
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { HEADERS } from '../../lib/transport/message';
@@ -155,4 +156,40 @@ export async function assertReplayedOnce(consumer: TestNode, replayOut: TestNode
   consumer.receive({ topic: 'replay', payload: { all: true } });
   assert.deepEqual((await again).payload, { examined: 0, replayed: 0, kept: 0 });
   assert.equal(after.length, 1);
+}
+
+/** The environment variables that choose and tune the transport; a transport test starts without them. */
+export const TRANSPORT_ENV = ['PLANTSYNC_AMQP_URL', 'PLANTSYNC_RETRY_TIERS', 'PLANTSYNC_BUS_FILE'] as const;
+
+/**
+ * Registers the hooks a transport node test needs: each test gets its own Node-RED user directory
+ * (so its own local bus and stores), no transport variables from the caller's environment and
+ * short retry tiers; afterwards the flow is unloaded, the environment restored and the folder removed.
+ */
+export function transportSandbox(prefix: string): { readonly dir: string } {
+  let dir = '';
+  const saved: Partial<Record<(typeof TRANSPORT_ENV)[number], string>> = {};
+  beforeEach(() => {
+    for (const k of TRANSPORT_ENV) {
+      saved[k] = process.env[k];
+      delete process.env[k];
+    }
+    process.env.PLANTSYNC_RETRY_TIERS = '200ms,400ms';
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    helper.settings({ userDir: dir });
+  });
+  afterEach(async () => {
+    await helper.unload();
+    helper.settings({});
+    for (const k of TRANSPORT_ENV) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    get dir() {
+      return dir;
+    },
+  };
 }

@@ -14,7 +14,7 @@ import type { CanonicalEvent } from '../../lib/canonical/events';
 import { MappingError } from '../../lib/mapping/errors';
 import type { RetryPolicy } from '../../lib/delivery/retry-policy';
 import { defaultRegistry } from '../../lib/validation/schema-registry';
-import type { FaultEntry, FaultPlanInput, LedgerEntry } from '../../sim';
+import { startSapSimulator, type FaultEntry, type FaultPlanInput, type LedgerEntry, type RunningSimulator } from '../../sim';
 
 /** Every control call and every send is bounded by these. */
 export const CONTROL_TIMEOUT_MS = 5_000;
@@ -284,4 +284,39 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
 /** A compact view of the exchanges for assertions and failure messages: "POST /path 201". */
 export function trace(exchanges: Exchange[], strip = /\?.*$/): string[] {
   return exchanges.map((e) => `${e.method} ${e.path.replace(strip, '')} ${e.status ?? e.error ?? '-'}`);
+}
+
+/**
+ * Registers the hooks of an unknown-outcome test: one SAP simulator that ignores the
+ * repeatability header (so only a lookup can tell that a dropped posting happened), reset before
+ * each test, with a fresh SAP client per test whose breaker is off (dropped connections are the
+ * point there, not a reason to pause).
+ */
+export function sapIgnoringRepeatability(): { readonly sim: SimControl; readonly client: EndpointClient } {
+  let erp: RunningSimulator | undefined;
+  let sim: SimControl | undefined;
+  let client: EndpointClient | undefined;
+  const pool = new ClientPool();
+  before(async () => {
+    erp = await startSapSimulator({ host: '127.0.0.1', ignoreRepeatability: true });
+    sim = simControl(erp.url);
+  });
+  after(async () => {
+    await erp?.close();
+  });
+  beforeEach(async () => {
+    await sim!.reset();
+    client = pool.create({
+      baseUrl: erp!.url, role: 'ERP', repeatability: 'sap', csrf: true, timeoutMs: CLIENT_TIMEOUT_MS, retry: RETRY, sleep: recordingSleep().sleep, random: () => 0.5, breaker: false,
+    });
+  });
+  afterEach(() => pool.closeAll());
+  return {
+    get sim() {
+      return sim!;
+    },
+    get client() {
+      return client!;
+    },
+  };
 }

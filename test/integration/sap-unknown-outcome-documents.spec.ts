@@ -6,12 +6,10 @@
  * decision by reading the lot's usage decision (A_InspLotUsageDecision('<lot>')) with the posted code.
  */
 import * as assert from 'node:assert/strict';
-import type { EndpointClient } from '../../lib/adapters/endpoint-client';
 import { callWrite, type CallResult } from '../../lib/adapters/profile-call';
 import type { CanonicalEvent } from '../../lib/canonical/events';
 import { externalKeyFor, operationFor, PROFILES } from '../../lib/mapping';
-import { type RunningSimulator, startSapSimulator } from '../../sim';
-import { canonical, CLIENT_TIMEOUT_MS, ClientPool, RETRY, recordingSleep, SEND_TIMEOUT_MS, simControl, type SimControl, within } from './helpers';
+import { canonical, sapIgnoringRepeatability, SEND_TIMEOUT_MS, within } from './helpers';
 
 const SAP = PROFILES['sap-s4hana'];
 const MOVEMENTS = 100;
@@ -55,35 +53,17 @@ const decision = (n: number) => canonical('mfg.quality.disposition.changed.v1', 
 const headerText = (body: unknown) => (body as Body).MaterialDocumentHeaderText as string;
 
 describe('integration: unknown outcomes of goods movements and usage decisions against the SAP simulator (lookup before posting again)', () => {
-  let erp: RunningSimulator;
-  let sim: SimControl;
-  let client: EndpointClient;
-  const pool = new ClientPool();
-  const write = (event: CanonicalEvent, options = {}) => within(callWrite(client, SAP, event, options), SEND_TIMEOUT_MS, `post ${event.type} ${event.id}`);
+  const sap = sapIgnoringRepeatability();
+  const write = (event: CanonicalEvent, options = {}) => within(callWrite(sap.client, SAP, event, options), SEND_TIMEOUT_MS, `post ${event.type} ${event.id}`);
 
-  before(async () => {
-    erp = await startSapSimulator({ host: '127.0.0.1', ignoreRepeatability: true });
-    sim = simControl(erp.url);
-  });
-  after(async () => {
-    await erp?.close();
-  });
-  beforeEach(async () => {
-    await sim.reset();
-    client = pool.create({
-      baseUrl: erp.url, role: 'ERP', repeatability: 'sap', csrf: true, timeoutMs: CLIENT_TIMEOUT_MS, retry: RETRY, sleep: recordingSleep().sleep, random: () => 0.5,
-      breaker: false, // 30% dropped connections are the point here, not a reason to pause
-    });
-  });
-  afterEach(() => pool.closeAll());
 
   it(`${MOVEMENTS} goods movements (261, 262, 101, 311, 344, 343) with 30% of the responses dropped after the commit and the header ignored post exactly once each`, async () => {
-    await sim.faults({ dropAfterCommitRate: DROP_RATE, seed: 1127 });
+    await sap.sim.faults({ dropAfterCommitRate: DROP_RATE, seed: 1127 });
     const events = Array.from({ length: MOVEMENTS }, (_, n) => movement(n));
     const results: CallResult[] = [];
     for (const event of events) results.push(await write(event));
 
-    const postings = (await sim.postings()).filter((e) => e.path.includes('A_MaterialDocumentHeader'));
+    const postings = (await sap.sim.postings()).filter((e) => e.path.includes('A_MaterialDocumentHeader'));
     const expected = events.map((e) => externalKeyFor('goodsMovement', e.idempotencykey as string, 25));
     assert.equal(postings.length, MOVEMENTS, 'one material document per event, none twice');
     assert.deepEqual(postings.map((e) => headerText(e.body)), expected, 'each posted once, in order, with its own header text');
@@ -109,10 +89,10 @@ describe('integration: unknown outcomes of goods movements and usage decisions a
     let postings = 0;
     let dropped = 0;
     for (let n = 0; n < DECISIONS; n++) {
-      await sim.reset();
-      await sim.faults({ dropAfterCommitRate: DROP_RATE, seed: 2000 + n });
+      await sap.sim.reset();
+      await sap.sim.faults({ dropAfterCommitRate: DROP_RATE, seed: 2000 + n });
       const res = await write(decision(n));
-      const mine = (await sim.postings()).filter((e) => e.path.includes('A_InspLotUsageDecision'));
+      const mine = (await sap.sim.postings()).filter((e) => e.path.includes('A_InspLotUsageDecision'));
       assert.equal(mine.length, 1, `decision ${n} posted once`);
       assert.equal((mine[0].body as Body).InspLotUsageDecisionCode, ['A', 'R', 'R2'][n % 3]);
       assert.deepEqual(res.result, { documentNumber: '010000000123', usageDecisionCode: ['A', 'R', 'R2'][n % 3] });
@@ -137,14 +117,14 @@ describe('integration: unknown outcomes of goods movements and usage decisions a
     const again = await write(movement(0), { outcomeUnknown: true });
     assert.deepEqual([again.resolvedBy, again.repeated, again.attempts], ['lookup', true, 0]);
     assert.deepEqual(again.result, first.result);
-    assert.equal((await sim.postings()).filter((e) => e.path.includes('A_MaterialDocumentHeader')).length, 1);
+    assert.equal((await sap.sim.postings()).filter((e) => e.path.includes('A_MaterialDocumentHeader')).length, 1);
   });
 
   it('a redelivered goods movement that never arrived: the lookup finds nothing, it posts once with its header text', async () => {
     const event = movement(1);
     const res = await write(event, { outcomeUnknown: true });
     assert.deepEqual([res.resolvedBy, res.repeated, res.attempts], [undefined, undefined, 1]);
-    const postings = (await sim.postings()).filter((e) => e.path.includes('A_MaterialDocumentHeader'));
+    const postings = (await sap.sim.postings()).filter((e) => e.path.includes('A_MaterialDocumentHeader'));
     const body = (await operationFor(SAP, event.type).toVendor(event)).body;
     assert.deepEqual(postings.map((e) => headerText(e.body)), [headerText(body)]);
   });

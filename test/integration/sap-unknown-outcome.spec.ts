@@ -5,11 +5,9 @@
  * ExternalSystemConfirmation through $filter) must find every document whose answer was lost.
  */
 import * as assert from 'node:assert/strict';
-import type { EndpointClient } from '../../lib/adapters/endpoint-client';
 import { callWrite, type CallResult } from '../../lib/adapters/profile-call';
 import { externalKeyFor, operationFor, PROFILES } from '../../lib/mapping';
-import { type RunningSimulator, startSapSimulator } from '../../sim';
-import { canonical, CLIENT_TIMEOUT_MS, ClientPool, RETRY, recordingSleep, SEND_TIMEOUT_MS, simControl, type SimControl, within } from './helpers';
+import { canonical, sapIgnoringRepeatability, SEND_TIMEOUT_MS, within } from './helpers';
 
 const SAP = PROFILES['sap-s4hana'];
 const COUNT = 200;
@@ -33,35 +31,19 @@ async function externalKey(n: number): Promise<string> {
 }
 
 describe('integration: unknown outcomes against the SAP simulator (lookup before posting again)', () => {
-  let erp: RunningSimulator;
-  let sim: SimControl;
-  let client: EndpointClient;
-  const pool = new ClientPool();
-  const write = (event: ReturnType<typeof confirmation>, options = {}) => within(callWrite(client, SAP, event, options), SEND_TIMEOUT_MS, `confirm ${event.data.confirmationId}`);
+  const sap = sapIgnoringRepeatability();
+  const write = (event: ReturnType<typeof confirmation>, options = {}) => within(callWrite(sap.client, SAP, event, options), SEND_TIMEOUT_MS, `confirm ${event.data.confirmationId}`);
 
-  before(async () => {
-    erp = await startSapSimulator({ host: '127.0.0.1', ignoreRepeatability: true });
-    sim = simControl(erp.url);
-  });
-  after(async () => {
-    await erp?.close();
-  });
   beforeEach(async () => {
-    await sim.reset();
-    client = pool.create({
-      baseUrl: erp.url, role: 'ERP', repeatability: 'sap', csrf: true, timeoutMs: CLIENT_TIMEOUT_MS, retry: RETRY, sleep: recordingSleep().sleep, random: () => 0.5,
-      breaker: false, // 30% dropped connections are the point here, not a reason to pause
-    });
-    await within(callWrite(client, SAP, released()), SEND_TIMEOUT_MS, 'release');
+    await within(callWrite(sap.client, SAP, released()), SEND_TIMEOUT_MS, 'release');
   });
-  afterEach(() => pool.closeAll());
 
   it(`${COUNT} confirmations with 30% of the responses dropped after the commit and the header ignored post exactly once each`, async () => {
-    await sim.faults({ dropAfterCommitRate: 0.3, seed: 1126 });
+    await sap.sim.faults({ dropAfterCommitRate: 0.3, seed: 1126 });
     const results: CallResult[] = [];
     for (let n = 1; n <= COUNT; n++) results.push(await write(confirmation(n)));
 
-    const postings = (await sim.postings()).filter((e) => e.path.includes('ProdnOrdConf2'));
+    const postings = (await sap.sim.postings()).filter((e) => e.path.includes('ProdnOrdConf2'));
     const keys = postings.map((e) => (e.body as Record<string, string>).ExternalSystemConfirmation);
     assert.equal(postings.length, COUNT, 'one confirmation document per event, none twice');
     assert.equal(new Set(keys).size, COUNT);
@@ -82,24 +64,24 @@ describe('integration: unknown outcomes against the SAP simulator (lookup before
     const again = await write(confirmation(1), { outcomeUnknown: true });
     assert.deepEqual([again.resolvedBy, again.repeated, again.attempts], ['lookup', true, 0]);
     assert.deepEqual(again.result, first.result);
-    assert.equal((await sim.postings()).filter((e) => e.path.includes('ProdnOrdConf2')).length, 1);
+    assert.equal((await sap.sim.postings()).filter((e) => e.path.includes('ProdnOrdConf2')).length, 1);
   });
 
   it('a redelivery (outcome unknown) of a confirmation that never arrived: the lookup finds nothing, it posts once', async () => {
     const res = await write(confirmation(2), { outcomeUnknown: true });
     assert.deepEqual([res.resolvedBy, res.repeated, res.attempts], [undefined, undefined, 1]);
-    const postings = (await sim.postings()).filter((e) => e.path.includes('ProdnOrdConf2'));
+    const postings = (await sap.sim.postings()).filter((e) => e.path.includes('ProdnOrdConf2'));
     assert.deepEqual(postings.map((e) => (e.body as Record<string, string>).ExternalSystemConfirmation), [await externalKey(2)]);
     assert.equal(externalKeyFor('confirmOperation', confirmation(2).idempotencykey as string), await externalKey(2));
   });
 
   it('with the header honoured, the answer reports Repeatability-Result (accepted) and is no repeat', async () => {
-    await sim.config({ ignoreRepeatability: false });
+    await sap.sim.config({ ignoreRepeatability: false });
     try {
       const res = await write(confirmation(3));
       assert.deepEqual([res.repeatability, res.repeated, res.resolvedBy], ['accepted', undefined, undefined]);
     } finally {
-      await sim.config({ ignoreRepeatability: true });
+      await sap.sim.config({ ignoreRepeatability: true });
     }
   });
 });

@@ -7,14 +7,13 @@
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { LocalBus } from '../../lib/transport/local-bus';
 import { HEADERS } from '../../lib/transport/message';
 import { collect, helper, lastStatus, nextMessage, type TestNode } from '../helpers/node-helper';
 import { REPO_ROOT } from '../helpers/paths';
 import { uniqueName } from '../helpers/rabbitmq';
-import { runConsumeAndPostExample, work, workerNode, type DeliveredMsg } from '../helpers/transport-flow';
+import { runConsumeAndPostExample, transportSandbox, work, workerNode, type DeliveredMsg } from '../helpers/transport-flow';
 import { makeEvent, waitFor } from '../transport/util';
 import publishNode from '../../nodes/plantsync-publish/plantsync-publish';
 import consumeNode from '../../nodes/plantsync-consume/plantsync-consume';
@@ -24,7 +23,6 @@ import completeNode from '../../nodes/plantsync-idempotency-complete/plantsync-i
 import settleDeliveryNode from '../../nodes/plantsync-settle-delivery/plantsync-settle-delivery';
 
 const NODES = [publishNode, consumeNode, storeNode, idempotencyNode, completeNode, settleDeliveryNode, workerNode];
-const ENV = ['PLANTSYNC_AMQP_URL', 'PLANTSYNC_RETRY_TIERS', 'PLANTSYNC_BUS_FILE'] as const;
 const DRAINED = { ready: 0, inFlight: 0, delayed: 0, parked: 0 };
 const OLD_FLOW = path.join(REPO_ROOT, 'test', 'fixtures', 'flows', 'local-bus-consume-post.saved-0.1.0.json');
 
@@ -32,33 +30,16 @@ type Msg = Record<string, unknown> & { plantsync: { delivery: { settled?: string
 
 describe('settling consumed deliveries: settle claim, settle delivery, and the guard on duplicates and conflicts (local bus)', function () {
   this.timeout(60000);
-  let dir: string;
   let group: string;
-  const saved: Partial<Record<(typeof ENV)[number], string>> = {};
   const node = (id: string) => helper.getNode(id) as TestNode;
   const at = { z: 'f1', x: 100, y: 100 };
 
   before(() => helper.startServer());
   after(() => helper.stopServer());
+  const sandbox = transportSandbox('plantsync-settle-');
   beforeEach(() => {
-    for (const k of ENV) {
-      saved[k] = process.env[k];
-      delete process.env[k];
-    }
-    process.env.PLANTSYNC_RETRY_TIERS = '200ms,400ms';
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plantsync-settle-'));
-    helper.settings({ userDir: dir });
     group = uniqueName('settle');
     work.reset();
-  });
-  afterEach(async () => {
-    await helper.unload();
-    helper.settings({});
-    for (const k of ENV) {
-      if (saved[k] === undefined) delete process.env[k];
-      else process.env[k] = saved[k];
-    }
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   const consume = (wires: string[][]) => ({
@@ -74,7 +55,7 @@ describe('settling consumed deliveries: settle claim, settle delivery, and the g
   function splitFlow() {
     return [
       { id: 'f1', type: 'tab' },
-      { id: 's', type: 'plantsync-store', kind: 'sqlite', file: path.join(dir, 'plantsync.db'), retentionDays: 7 },
+      { id: 's', type: 'plantsync-store', kind: 'sqlite', file: path.join(sandbox.dir, 'plantsync.db'), retentionDays: 7 },
       publisher,
       consume([['guard'], ['replayed']]),
       { id: 'guard', type: 'plantsync-idempotency', store: 's', keyType: 'auto', leaseSeconds: 60, wires: [['work'], ['dup'], ['conf']], ...at },
@@ -102,7 +83,7 @@ describe('settling consumed deliveries: settle claim, settle delivery, and the g
 
   /** The bus as another process sees it. */
   async function busStats() {
-    const bus = new LocalBus(path.join(dir, 'plantsync', 'bus.db'));
+    const bus = new LocalBus(path.join(sandbox.dir, 'plantsync', 'bus.db'));
     try {
       return bus.stats(group);
     } finally {
@@ -264,7 +245,7 @@ describe('settling consumed deliveries: settle claim, settle delivery, and the g
 
     // The first posting fails and is retried, the retry is posted and acked, the second press is a
     // duplicate acked through the old settle node.
-    const posted = (await runConsumeAndPostExample(OLD_FLOW, NODES, (n) => (n.type === 'plantsync-store' ? { ...n, file: path.join(dir, 'old.db') } : n))) as Msg;
+    const posted = (await runConsumeAndPostExample(OLD_FLOW, NODES, (n) => (n.type === 'plantsync-store' ? { ...n, file: path.join(sandbox.dir, 'old.db') } : n))) as Msg;
     assert.equal(posted.plantsync.delivery.settled, 'acked');
     group = 'example-local-bus';
     await waitFor(async () => JSON.stringify(await busStats()) === JSON.stringify(DRAINED), 10000, 'nothing left in flight or on the bus');

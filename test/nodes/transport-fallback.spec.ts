@@ -6,7 +6,6 @@
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { REPO_ROOT } from '../helpers/paths';
@@ -17,7 +16,7 @@ import { queuesOf, resolveTopology } from '../../lib/transport/topology';
 import { translating } from '../helpers/catalogue';
 import { collect, helper, lastStatus, nextMessage, type TestNode } from '../helpers/node-helper';
 import { sharedRabbit, uniqueName } from '../helpers/rabbitmq';
-import { assertReplayedOnce, completedIds, runConsumeAndPostExample, settleFlow, work, workerNode, type DeliveredMsg as Msg } from '../helpers/transport-flow';
+import { assertReplayedOnce, completedIds, runConsumeAndPostExample, settleFlow, transportSandbox, work, workerNode, type DeliveredMsg as Msg } from '../helpers/transport-flow';
 import { Admin, makeEvent, waitFor } from '../transport/util';
 import publishNode from '../../nodes/plantsync-publish/plantsync-publish';
 import consumeNode from '../../nodes/plantsync-consume/plantsync-consume';
@@ -27,37 +26,19 @@ import completeNode from '../../nodes/plantsync-idempotency-complete/plantsync-i
 import settleDeliveryNode from '../../nodes/plantsync-settle-delivery/plantsync-settle-delivery';
 
 const NODES = [publishNode, consumeNode, storeNode, idempotencyNode, completeNode, settleDeliveryNode, workerNode];
-const ENV = ['PLANTSYNC_AMQP_URL', 'PLANTSYNC_RETRY_TIERS', 'PLANTSYNC_BUS_FILE'] as const;
 
 describe('publish and consume without a broker node: local bus by default, PLANTSYNC_AMQP_URL switches to RabbitMQ', function () {
   this.timeout(90000);
-  let dir: string;
   let group: string;
-  const saved: Partial<Record<(typeof ENV)[number], string>> = {};
   const node = (id: string) => helper.getNode(id) as TestNode;
-  const busFile = () => path.join(dir, 'plantsync', 'bus.db');
+  const busFile = () => path.join(sandbox.dir, 'plantsync', 'bus.db');
 
   before(() => helper.startServer());
   after(() => helper.stopServer());
+  const sandbox = transportSandbox('plantsync-fallback-');
   beforeEach(() => {
-    for (const k of ENV) {
-      saved[k] = process.env[k];
-      delete process.env[k];
-    }
-    process.env.PLANTSYNC_RETRY_TIERS = '200ms,400ms';
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plantsync-fallback-'));
-    helper.settings({ userDir: dir });
     group = uniqueName('grp');
     work.reset();
-  });
-  afterEach(async () => {
-    await helper.unload();
-    helper.settings({});
-    for (const k of ENV) {
-      if (saved[k] === undefined) delete process.env[k];
-      else process.env[k] = saved[k];
-    }
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   interface FlowOptions {
@@ -73,7 +54,7 @@ describe('publish and consume without a broker node: local bus by default, PLANT
     const nodes: Array<Record<string, unknown>> = [
       { id: 'f1', type: 'tab' },
       { id: 'pub', type: 'plantsync-publish', outbox: true, timeout: 10, wires: [['published']], ...at },
-      ...settleFlow({ storeFile: path.join(dir, 'plantsync.db'), leaseSeconds: o.leaseSeconds, at }),
+      ...settleFlow({ storeFile: path.join(sandbox.dir, 'plantsync.db'), leaseSeconds: o.leaseSeconds, at }),
       ...['published', 'replayed'].map((id) => ({ id, type: 'helper', ...at })),
     ];
     if (o.consumer !== false) {
@@ -153,7 +134,7 @@ describe('publish and consume without a broker node: local bus by default, PLANT
       await helper.unload();
       assert.deepEqual(await busStats(), { ready: 0, inFlight: 0, delayed: 0, parked: 0 }, 'nothing left on the bus');
       // The RabbitMQ outbox option does not apply to the local bus: no outbox file was made.
-      assert.deepEqual(fs.readdirSync(path.join(dir, 'plantsync')).filter((f) => f.startsWith('outbox-')), []);
+      assert.deepEqual(fs.readdirSync(path.join(sandbox.dir, 'plantsync')).filter((f) => f.startsWith('outbox-')), []);
     });
 
     it('a poison event is parked after its attempts with the reason; a replay brings it back once', async () => {
@@ -193,7 +174,7 @@ describe('publish and consume without a broker node: local bus by default, PLANT
       await helper.unload();
       assert.deepEqual(await busStats(), drained, 'nothing returned to the bus on close: every delivery was settled');
 
-      const store = await openIdempotencyStore({ kind: 'sqlite', file: path.join(dir, 'plantsync.db') });
+      const store = await openIdempotencyStore({ kind: 'sqlite', file: path.join(sandbox.dir, 'plantsync.db') });
       try {
         for (const e of events) assert.equal((await store.lookup(e.idempotencykey as string))?.state, 'completed', e.id);
       } finally {
@@ -270,7 +251,7 @@ describe('publish and consume without a broker node: local bus by default, PLANT
     it('example local-bus-consume-post: the first posting fails, the retry posts once and acks; the second press is a duplicate', async () => {
       const shipped = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'examples', 'local-bus-consume-post.json'), 'utf8')) as Array<{ type: string; broker?: string }>;
       assert.ok(!shipped.some((n) => n.type === 'plantsync-broker' || n.broker), 'the example has no broker');
-      const posted = await runConsumeAndPostExample('local-bus-consume-post.json', NODES, (n) => (n.type === 'plantsync-store' ? { ...n, file: path.join(dir, 'plantsync.db') } : n));
+      const posted = await runConsumeAndPostExample('local-bus-consume-post.json', NODES, (n) => (n.type === 'plantsync-store' ? { ...n, file: path.join(sandbox.dir, 'plantsync.db') } : n));
       assert.equal((posted.amqp as { transport: string }).transport, 'local');
     });
 
@@ -279,7 +260,7 @@ describe('publish and consume without a broker node: local bus by default, PLANT
       const { after } = await load();
       await publishAll([makeEvent(3)]);
       await waitFor(() => after.length === 1, 10000, 'completed');
-      assert.ok(fs.existsSync(path.join(dir, 'elsewhere', 'events.db')));
+      assert.ok(fs.existsSync(path.join(sandbox.dir, 'elsewhere', 'events.db')));
       assert.ok(!fs.existsSync(busFile()));
     });
   });
