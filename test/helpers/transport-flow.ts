@@ -164,9 +164,9 @@ export const TRANSPORT_ENV = ['PLANTSYNC_AMQP_URL', 'PLANTSYNC_RETRY_TIERS', 'PL
 /**
  * Registers the hooks a transport node test needs: each test gets its own Node-RED user directory
  * (so its own local bus and stores), no transport variables from the caller's environment and
- * short retry tiers; afterwards the flow is unloaded, the environment restored and the folder removed.
+ * short retry tiers (`retryTiers: null` keeps the default tiers); afterwards the flow is unloaded, the environment restored and the folder removed.
  */
-export function transportSandbox(prefix: string): { readonly dir: string } {
+export function transportSandbox(prefix: string, options: { retryTiers?: string | null } = {}): { readonly dir: string } {
   let dir = '';
   const saved: Partial<Record<(typeof TRANSPORT_ENV)[number], string>> = {};
   beforeEach(() => {
@@ -174,7 +174,8 @@ export function transportSandbox(prefix: string): { readonly dir: string } {
       saved[k] = process.env[k];
       delete process.env[k];
     }
-    process.env.PLANTSYNC_RETRY_TIERS = '200ms,400ms';
+    const tiers = options.retryTiers === undefined ? '200ms,400ms' : options.retryTiers;
+    if (tiers !== null) process.env.PLANTSYNC_RETRY_TIERS = tiers;
     dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
     helper.settings({ userDir: dir });
   });

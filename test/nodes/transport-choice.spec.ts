@@ -6,18 +6,17 @@
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { LocalBus } from '../../lib/transport/local-bus';
 import { catalogueText, translating } from '../helpers/catalogue';
 import { collect, helper, type TestNode } from '../helpers/node-helper';
+import { transportSandbox } from '../helpers/transport-flow';
 import { makeEvent, waitFor } from '../transport/util';
 import brokerNode from '../../nodes/plantsync-broker/plantsync-broker';
 import publishNode from '../../nodes/plantsync-publish/plantsync-publish';
 import consumeNode from '../../nodes/plantsync-consume/plantsync-consume';
 
 const NODES = translating([brokerNode, publishNode, consumeNode]).nodes;
-const ENV = ['PLANTSYNC_AMQP_URL', 'PLANTSYNC_RETRY_TIERS', 'PLANTSYNC_BUS_FILE'] as const;
 /** Nothing listens on port 1: connections are refused at once. */
 const CLOSED = '127.0.0.1:1';
 
@@ -31,38 +30,24 @@ const runtimeEvents = (require('@node-red/util') as { events: NodeJS.EventEmitte
 describe('publish and consume name their transport; a selected broker that is missing or broken is an error', function () {
   this.timeout(30000);
   const at = { z: 'f1', x: 100, y: 100 };
-  const saved: Partial<Record<(typeof ENV)[number], string>> = {};
   const statuses = new Map<string, Status[]>();
   const onStatus = (e: { id: string; status: Status }) => statuses.set(e.id, [...(statuses.get(e.id) ?? []), e.status]);
   const last = (id: string): Status => statuses.get(id)?.at(-1) ?? {};
   const node = (id: string) => helper.getNode(id) as TestNode;
-  let dir: string;
-  const busFile = () => path.join(dir, 'plantsync', 'bus.db');
+  const busFile = () => path.join(sandbox.dir, 'plantsync', 'bus.db');
   const logs = (id: string, level: number) => helper.log().getCalls().map((c) => c.args[0] as LogEntry).filter((e) => e.id === id && e.level === level).map((e) => String(e.msg));
   const infos = (id: string) => logs(id, 40);
   const errors = (id: string) => logs(id, 20);
 
   before(() => helper.startServer());
   after(() => helper.stopServer());
+  const sandbox = transportSandbox('plantsync-choice-', { retryTiers: null });
   beforeEach(() => {
-    for (const k of ENV) {
-      saved[k] = process.env[k];
-      delete process.env[k];
-    }
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plantsync-choice-'));
-    helper.settings({ userDir: dir });
     statuses.clear();
     runtimeEvents.on('node-status', onStatus);
   });
-  afterEach(async () => {
+  afterEach(() => {
     runtimeEvents.off('node-status', onStatus);
-    await helper.unload();
-    helper.settings({});
-    for (const k of ENV) {
-      if (saved[k] === undefined) delete process.env[k];
-      else process.env[k] = saved[k];
-    }
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   const publishAndConsume = (broker: string | undefined, group: string) => [
@@ -125,7 +110,7 @@ describe('publish and consume name their transport; a selected broker that is mi
     assert.deepEqual(infos('con'), [`consumes through RabbitMQ at ${CLOSED} (PLANTSYNC_AMQP_URL, no broker selected)`]);
     assert.doesNotMatch(JSON.stringify([...statuses.values(), helper.log().args]), /s3cret/);
     // What a quiet fallback to this URL would leave behind (see the missing-broker test).
-    assert.ok(fs.existsSync(path.join(dir, 'plantsync', 'outbox-pub.db')));
+    assert.ok(fs.existsSync(path.join(sandbox.dir, 'plantsync', 'outbox-pub.db')));
     assert.ok(!fs.existsSync(busFile()), 'no local bus');
   });
 
@@ -156,7 +141,7 @@ describe('publish and consume name their transport; a selected broker that is mi
     // Neither a local bus publish (group "watch" takes every event) nor a local consumer (it
     // would bind its group "orders"), nor the URL (the publish node would have opened its outbox).
     assert.deepEqual(await busState(), { groups: { watch: ['#'] }, watch: { ready: 0, inFlight: 0, delayed: 0, parked: 0 } });
-    assert.deepEqual(fs.readdirSync(path.join(dir, 'plantsync')).filter((f) => f.startsWith('outbox-')), []);
+    assert.deepEqual(fs.readdirSync(path.join(sandbox.dir, 'plantsync')).filter((f) => f.startsWith('outbox-')), []);
   });
 
   it('a selected broker config node that is disabled counts as not deployed: red ring and CONFIG_ERROR, nothing on the local bus', async () => {
